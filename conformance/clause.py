@@ -1,0 +1,92 @@
+"""What a contract clause is, how it is registered, and how it says "fail" or "not applicable".
+
+Clause functions live in ``conformance/clauses/<family>.py``; each is decorated with :func:`clause`,
+which records a stable ID, the platform fact it protects and its level. The registry is the single
+source the pytest plugin, the subclass style and the README catalogue read from.
+"""
+
+from __future__ import annotations
+
+import enum
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Dict, List
+
+if TYPE_CHECKING:
+    from conformance.run import ClauseRun
+
+
+class Level(str, enum.Enum):
+    """MUST: the platform breaks. SHOULD: a hazard worth fixing, not yet a broken task."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+ClauseFunc = Callable[["ClauseRun"], None]
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    fact: str
+    level: Level
+    func: ClauseFunc
+
+    @property
+    def summary(self) -> str:
+        """The docstring's first line: what is checked, with its fact."""
+        return (self.func.__doc__ or "").strip().splitlines()[0]
+
+    @property
+    def family(self) -> str:
+        return self.func.__module__.rsplit(".", 1)[-1]
+
+
+_REGISTRY: Dict[str, Clause] = {}
+
+
+def clause(clause_id: str, *, fact: str, level: Level = Level.MUST) -> Callable[[ClauseFunc], ClauseFunc]:
+    """Register a clause under a stable ID; a duplicate ID is a programming error caught at import."""
+
+    def register(func: ClauseFunc) -> ClauseFunc:
+        if clause_id in _REGISTRY:
+            raise ValueError(f"duplicate clause id {clause_id}")
+        if fact not in (func.__doc__ or ""):
+            raise ValueError(f"clause {clause_id}: docstring must cite its fact {fact}")
+        _REGISTRY[clause_id] = Clause(clause_id, fact, level, func)
+        return func
+
+    return register
+
+
+def all_clauses() -> List[Clause]:
+    """Every clause, in catalogue order (family modules import in a fixed order)."""
+    import conformance.clauses  # noqa: F401  (registers the clauses)
+
+    return list(_REGISTRY.values())
+
+
+class ClauseFailure(AssertionError):
+    """A broken clause, phrased for the connector author: what, why it matters, how to fix."""
+
+    def __init__(self, *, expected: str, observed: str, consequence: str, fix: str):
+        self.expected = expected
+        self.observed = observed
+        self.consequence = consequence
+        self.fix = fix
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        parts = [("expected", self.expected), ("observed", self.observed),
+                 ("consequence", self.consequence), ("fix", self.fix)]
+        return "\n".join(_field(name, text) for name, text in parts)
+
+
+def _field(name: str, text: str) -> str:
+    body = textwrap.indent(text.strip(), " " * 14).lstrip()
+    return f"  {name + ':':<12}{body}"
+
+
+class ClauseSkip(Exception):
+    """The clause does not apply (a capability not declared, a scenario the setup cannot produce)."""

@@ -1,0 +1,86 @@
+"""Deletion: DeleteTask arrives late, twice, concurrently, and for jobs already gone (F-DELETE-*).
+
+Each clause reaches one situation the platform produces and requires that delete() does not fail.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from conformance.clause import ClauseFailure, clause
+from conformance.errors import ConnectorCallError
+from conformance.platform import describe
+
+DELETE_CONSEQUENCE = (
+    "Failed deletes are retried every round without backoff (~10 times), then the abort is given up: "
+    "the user's terminate hangs and ends in an error, although nothing was left to cancel (F-DELETE-2)."
+)
+DELETE_FIX = ("Treat 'not found', 'already finished' and 'already cancelling' answers from the backend as a "
+              "successful delete; only raise when the job may still be running.")
+
+
+def _must_succeed(situation: str, delete: Callable[[], None]) -> None:
+    try:
+        delete()
+    except ConnectorCallError as exc:
+        raise ClauseFailure(
+            expected=f"delete() succeeds {situation}",
+            observed=str(exc),
+            consequence=DELETE_CONSEQUENCE,
+            fix=DELETE_FIX,
+        ) from None
+
+
+@clause("DELETE-TWICE", fact="F-DELETE-2")
+def delete_twice(run) -> None:
+    """A second DeleteTask for the same meta succeeds, e.g. while the first is still cancelling (F-DELETE-2)."""
+    lifecycle = run.platform.start()
+    _must_succeed("the first time", lambda: run.platform.delete(lifecycle.meta))
+    _must_succeed("a second time for the same meta", lambda: run.platform.delete(lifecycle.meta))
+
+
+@clause("DELETE-AFTER-CREATE", fact="F-DELETE-1")
+def delete_after_create(run) -> None:
+    """DeleteTask straight after CreateTask (an abort racing the first poll) succeeds (F-DELETE-1)."""
+    _, meta = run.platform.create()
+    _must_succeed("right after create(), before any get()", lambda: run.platform.delete(meta))
+
+
+@clause("DELETE-AFTER-SUCCESS", fact="F-DELETE-2")
+def delete_after_success(run) -> None:
+    """DeleteTask for a job that already SUCCEEDED succeeds (F-DELETE-2)."""
+    lifecycle = run.platform.run()
+    _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
+
+
+@clause("DELETE-AFTER-FAILURE", fact="F-DELETE-2")
+def delete_after_failure(run) -> None:
+    """DeleteTask for a job that already FAILED succeeds (F-DELETE-2)."""
+    backend = run.require_backend("the suite scripts a failing job on it")
+    backend.script(["RUNNING", "FAILED"], message="conformance: scripted failure")
+    lifecycle = run.platform.run()
+    _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
+
+
+@clause("DELETE-PURGED", fact="F-DELETE-2")
+def delete_purged(run) -> None:
+    """DeleteTask for a job the backend has purged (unknown to it now) succeeds (F-DELETE-2)."""
+    backend = run.require_backend("the suite purges the finished job from it")
+    lifecycle = run.platform.run()
+    backend.purge()
+    _must_succeed("for a finished job the backend has since purged",
+                  lambda: run.platform.delete(lifecycle.meta))
+
+
+@clause("DELETE-CONCURRENT", fact="F-DELETE-2")
+def delete_concurrently(run) -> None:
+    """Several DeleteTask calls racing for the same meta all succeed: propeller workers race (F-DELETE-2)."""
+    lifecycle = run.platform.start()
+    failures = [f for f in run.platform.delete_concurrently(lifecycle.meta, count=4) if f is not None]
+    if failures:
+        raise ClauseFailure(
+            expected="4 concurrent delete() calls for one meta all succeed",
+            observed=f"{len(failures)} failed, e.g. {failures[0]}",
+            consequence=DELETE_CONSEQUENCE,
+            fix=DELETE_FIX,
+        )

@@ -1,0 +1,146 @@
+"""Metadata: the resource meta survives the wire, another process and an upgrade (F-WIRE-1)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from typing import Any, Optional
+
+from conformance.clause import ClauseFailure, ClauseSkip, clause
+from conformance.errors import brief
+from conformance.roundtrip import first_difference
+
+ROUNDTRIP_CONSEQUENCE = (
+    "GetTask and DeleteTask receive metadata_type.decode(encode(meta)), possibly in another process or "
+    "after an upgrade; a meta that comes back different polls or cancels the wrong thing, or crashes."
+)
+
+
+@clause("META-CREATE-TYPE", fact="F-WIRE-1")
+def create_returns_metadata_type(run) -> None:
+    """create() returns an instance of metadata_type, the class get/delete decode into (F-WIRE-1)."""
+    _, meta = run.create_direct()
+    meta_type = run.connector.metadata_type
+    if isinstance(meta_type, type) and isinstance(meta, meta_type):
+        return
+    raise ClauseFailure(
+        expected=f"create() returns a {getattr(meta_type, '__name__', meta_type)} instance",
+        observed=f"create() returned {type(meta).__name__}: {meta!r:.120}",
+        consequence="The service encodes whatever create() returns but decodes GetTask metas as "
+                    "metadata_type: get() then receives a different type than create() produced.",
+        fix="Return metadata_type(...) from create().",
+    )
+
+
+@clause("META-ENCODE-BYTES", fact="F-WIRE-1")
+def encode_returns_bytes(run) -> None:
+    """encode() returns bytes: the meta travels as a protobuf bytes field (F-WIRE-1)."""
+    _, meta = run.create_direct()
+    encoded = run.runtime.run_blocking(meta.encode, run.config.call_deadline, "encode()")
+    if type(encoded) is bytes:
+        return
+    raise ClauseFailure(
+        expected="encode() returns bytes",
+        observed=f"encode() returned {type(encoded).__name__}: {encoded!r:.120}",
+        consequence="CreateTaskResponse.resource_meta is a bytes field: anything else fails the CreateTask "
+                    "RPC, or round-trips only by accident of protobuf's coercion.",
+        fix="Return bytes, e.g. json.dumps(asdict(self)).encode('utf-8').",
+    )
+
+
+def _roundtrip(run, meta: Any) -> tuple:
+    """(encoded bytes, problem or None) for decode(encode(meta)) under the call deadline."""
+    meta_type = run.connector.metadata_type
+
+    def attempt() -> tuple:
+        try:
+            encoded = meta.encode()
+            return encoded, first_difference(meta, meta_type.decode(encoded))
+        except Exception as exc:
+            return None, f"encode/decode raised {brief(exc)}"
+
+    return run.runtime.run_blocking(attempt, run.config.call_deadline, "encode()/decode()")
+
+
+@clause("META-ROUNDTRIP", fact="F-WIRE-1")
+def roundtrip(run) -> None:
+    """decode(encode(meta)) equals meta with the same types all the way down (F-WIRE-1)."""
+    _, meta = run.create_direct()
+    _, problem = _roundtrip(run, meta)
+    if problem is None:
+        return
+    raise ClauseFailure(
+        expected=f"metadata_type.decode(meta.encode()) == meta for the meta create() returned: {meta!r:.200}",
+        observed=problem,
+        consequence=ROUNDTRIP_CONSEQUENCE,
+        fix="Encode every field losslessly (tuples, nested dataclasses, enums, datetimes need explicit "
+            "handling with JSON), or override encode()/decode() together.",
+    )
+
+
+@clause("META-SIZE", fact="F-WIRE-1")
+def size(run) -> None:
+    """The encoded meta stays under the size limit: it is stored in the workflow's CRD in etcd (F-WIRE-1)."""
+    _, meta = run.create_direct()
+    encoded, _ = _roundtrip(run, meta)
+    limit = run.config.metadata_size_limit
+    if encoded is None or len(encoded) <= limit:
+        return
+    raise ClauseFailure(
+        expected=f"encoded meta of at most {limit} bytes",
+        observed=f"{len(encoded)} bytes",
+        consequence="Every running task stores its meta in the workflow object (etcd limit ~1.5 MiB for the "
+                    "whole workflow): large metas make big fan-outs fail to persist.",
+        fix="Keep only identifiers in the meta (job id, region); fetch everything else from the backend.",
+    )
+
+
+_FRESH_PROCESS_DECODER = """
+import base64, importlib, sys
+obj = importlib.import_module(sys.argv[1])
+for part in sys.argv[2].split("."):
+    obj = getattr(obj, part)
+meta = obj.decode(base64.b64decode(sys.stdin.read()))
+sys.stdout.write(base64.b64encode(meta.encode()).decode())
+"""
+
+
+@clause("META-FRESH-PROCESS", fact="F-WIRE-1")
+def fresh_process(run) -> None:
+    """A meta encoded here decodes in a fresh process with another hash seed (F-WIRE-1)."""
+    meta_type = run.connector.metadata_type
+    if "<locals>" in meta_type.__qualname__ or meta_type.__module__ == "__main__":
+        raise ClauseSkip(f"{meta_type.__qualname__} is not importable by name, so no other process can "
+                         "decode it either; define it at module level")
+    _, meta = run.create_direct()
+    encoded, _ = _roundtrip(run, meta)
+    if encoded is None:
+        raise ClauseSkip("encode() fails in this process already (see META-ROUNDTRIP)")
+    problem = _decode_elsewhere(meta_type, encoded, meta, timeout=max(30.0, run.config.call_deadline))
+    if problem is None:
+        return
+    raise ClauseFailure(
+        expected="the meta decodes in another Python process to an equal value",
+        observed=problem,
+        consequence="The connector service may restart or scale out between CreateTask and GetTask; a meta "
+                    "that relies on id(), hash() or module state decodes wrongly there.",
+        fix="Encode plain data only; no object ids, hash() values, or references into process memory.",
+    )
+
+
+def _decode_elsewhere(meta_type: type, encoded: bytes, original: Any, timeout: float) -> Optional[str]:
+    env = dict(os.environ, PYTHONHASHSEED="4242",
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", _FRESH_PROCESS_DECODER, meta_type.__module__, meta_type.__qualname__],
+            input=base64.b64encode(encoded).decode(), capture_output=True, text=True, env=env, timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return f"decoding in a fresh process did not finish within {timeout:g} s"
+    if child.returncode != 0:
+        lines = child.stderr.strip().splitlines()
+        return f"decoding in a fresh process failed: {lines[-1] if lines else 'exit ' + str(child.returncode)}"
+    return first_difference(original, meta_type.decode(base64.b64decode(child.stdout)))

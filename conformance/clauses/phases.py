@@ -1,0 +1,171 @@
+"""Phases: what get() answers over a lifecycle driven through the connector service (F-PHASE-*, F-GET-*)."""
+
+from __future__ import annotations
+
+import os
+
+from flyteidl.core import literals_pb2
+from flyteidl.core.execution_pb2 import TaskExecution
+
+from conformance.clause import ClauseFailure, ClauseSkip, clause
+from conformance.errors import brief
+from conformance.platform import ACCEPTED_PHASES, TERMINAL_PHASES, describe, phase_name
+
+FAILURE_PHASES = frozenset({TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED})
+
+
+@clause("PHASE-ACCEPTED", fact="F-PHASE-1")
+def accepted_phases(run) -> None:
+    """Every phase get() answers is one the platform accepts, never UNDEFINED (F-PHASE-1, F-PHASE-2)."""
+    lifecycle = run.platform.run()
+    bad = [r for r in lifecycle.resources if r.phase not in ACCEPTED_PHASES]
+    if not bad:
+        return
+    undefined = any(r.phase == TaskExecution.UNDEFINED for r in bad)
+    raise ClauseFailure(
+        expected="phases from " + ", ".join(sorted(phase_name(p) for p in ACCEPTED_PHASES)),
+        observed=f"get() answered {describe(bad[0])}",
+        consequence=("UNDEFINED (an empty Resource()) makes the platform read the deprecated state field, "
+                     "whose zero value is a retryable failure: the attempt silently fails (F-PHASE-2)."
+                     if undefined else "An unknown phase number is a system error on the platform (F-PHASE-1)."),
+        fix="Always set Resource(phase=TaskExecution.<PHASE>); map every backend state to a phase.",
+    )
+
+
+@clause("PHASE-TERMINATES", fact="F-GET-1")
+def terminates(run) -> None:
+    """A lifecycle reaches a terminal phase within the budget, so polling stops (F-GET-1)."""
+    run.platform.run()  # LifecycleBudgetExceeded is turned into this clause's failure by the runner
+
+
+@clause("PHASE-SYNC-GET", fact="F-CREATE-1")
+def sync_get_not_failed(run) -> None:
+    """The GetTask sent right after CreateTask is not a terminal failure (F-CREATE-1)."""
+    first = run.platform.start().final
+    if first.phase not in (FAILURE_PHASES | {TaskExecution.ABORTED}):
+        return
+    raise ClauseFailure(
+        expected="the first get() after create() answers a non-failed phase (QUEUED, RUNNING, ... or SUCCEEDED)",
+        observed=f"first get() answered {describe(first)}",
+        consequence="The platform polls once immediately after CreateTask; an eventually consistent backend "
+                    "may not know the job yet, and reporting that as a failure fails a healthy task.",
+        fix="Treat 'job not found' shortly after create as QUEUED/INITIALIZING, not as FAILED.",
+    )
+
+
+def _outputs_of(resource, attempt) -> literals_pb2.LiteralMap:
+    """Outputs as the platform reads them: Resource.outputs, else outputs.pb under output_prefix (F-PHASE-5)."""
+    if resource.HasField("outputs"):
+        return resource.outputs
+    found = literals_pb2.LiteralMap()
+    if os.path.exists(attempt.outputs_file):
+        with open(attempt.outputs_file, "rb") as handle:
+            found.ParseFromString(handle.read())
+    return found
+
+
+def _succeeded(run):
+    lifecycle = run.platform.run()
+    if lifecycle.final.phase == TaskExecution.SUCCEEDED:
+        return lifecycle
+    raise ClauseFailure(
+        expected="the lifecycle of the configured task ends SUCCEEDED, so its outputs can be checked",
+        observed=f"it ended {describe(lifecycle.final)}",
+        consequence="Nothing about a successful run can be verified (outputs, re-polling after success).",
+        fix="If the default task cannot succeed on your connector, provide a real one with the "
+            "connector_task_template and connector_inputs fixtures.",
+    )
+
+
+@clause("PHASE-OUTPUTS", fact="F-PHASE-5")
+def outputs_present(run) -> None:
+    """SUCCEEDED carries every declared output, in Resource.outputs or outputs.pb under output_prefix (F-PHASE-5)."""
+    lifecycle = _succeeded(run)
+    declared = run.spec.declared_outputs
+    present = set(_outputs_of(lifecycle.final, lifecycle.attempt).literals)
+    missing = [name for name in declared if name not in present]
+    if not missing:
+        return
+    raise ClauseFailure(
+        expected=f"outputs {declared} in Resource.outputs or in {lifecycle.attempt.outputs_file}",
+        observed=f"missing {missing}; found {sorted(present) or 'no outputs'}",
+        consequence="On SUCCEEDED the platform looks for the declared outputs and fails the attempt with "
+                    "OutputsNotFound.",
+        fix="Return Resource(phase=SUCCEEDED, outputs={...}) or write outputs.pb under output_prefix.",
+    )
+
+
+@clause("PHASE-TERMINAL-STABLE", fact="F-PHASE-4")
+def terminal_stable(run) -> None:
+    """A terminal phase and its outputs stay the same on re-polls and from a fresh instance (F-PHASE-4, F-GET-3)."""
+    lifecycle = run.platform.run()
+    final = lifecycle.final
+    expected = (final.phase, _outputs_of(final, lifecycle.attempt))
+    later = [run.platform.get(lifecycle.meta, lifecycle.attempt) for _ in range(2)]
+    run.fresh_connector()
+    later.append(run.platform.get(lifecycle.meta, lifecycle.attempt))
+    for index, resource in enumerate(later):
+        if (resource.phase, _outputs_of(resource, lifecycle.attempt)) != expected:
+            who = "a fresh connector instance" if index == len(later) - 1 else f"re-poll #{index + 1}"
+            raise ClauseFailure(
+                expected=f"every later get() answers {describe(final)} again",
+                observed=f"{who} answered {describe(resource)}",
+                consequence="After a platform restart the same meta is polled again and outputs are not "
+                            "persisted (F-GET-3): a changed phase or missing outputs fails a finished task.",
+                fix="Derive the answer from the backend's durable job record, not from in-memory state.",
+            )
+
+
+@clause("PHASE-FAILURE-MESSAGE", fact="F-PHASE-3")
+def failure_message(run) -> None:
+    """FAILED and RETRYABLE_FAILED carry a message: it is what the user sees (F-PHASE-3)."""
+    if run.backend is not None:
+        run.backend.script(["RUNNING", "FAILED"], message="conformance: scripted failure")
+    final = run.platform.run().final
+    if final.phase not in FAILURE_PHASES:
+        raise ClauseSkip(f"the lifecycle ended {phase_name(final.phase)}, not in a failure; bind a fake "
+                         "backend (connector_backend) so the suite can script one")
+    if final.message.strip():
+        return
+    raise ClauseFailure(
+        expected=f"{phase_name(final.phase)} with a non-empty message",
+        observed=f"get() answered {describe(final)} with no message",
+        consequence="The user sees a failed task with no reason, and support has nothing to go on.",
+        fix="Copy the backend's error into Resource(message=...).",
+    )
+
+
+@clause("PHASE-RESOURCE-SERIALIZES", fact="F-WIRE-6")
+def resource_serializes(run) -> None:
+    """Every Resource converts to protobuf: custom_info JSON-compatible, log_links TaskLog (F-WIRE-6)."""
+    lifecycle = run.platform.start()
+    meta = run.connector.metadata_type.decode(lifecycle.meta)
+    for _ in range(run.config.max_polls):
+        resource = run.call("get", resource_meta=meta)
+        problem = _serialization_problem(run, resource)
+        if problem:
+            raise ClauseFailure(
+                expected="a Resource whose fields serialize: log_links a list of flyteidl TaskLog, "
+                         "custom_info a dict of JSON values, outputs a LiteralMap or dict of Python values",
+                observed=problem,
+                consequence="The service serializes the Resource after get() returns; a field that does not "
+                            "convert fails GetTask with INTERNAL, counting against the error budget (F-GET-2).",
+                fix="Build log links with flyteidl.core.execution_pb2.TaskLog(uri=..., name=...) and keep "
+                    "custom_info to str/int/float/bool/None/list/dict.",
+            )
+        if resource.phase in TERMINAL_PHASES:
+            return
+
+
+def _serialization_problem(run, resource) -> str:
+    from flyteidl.core.execution_pb2 import TaskLog
+
+    wrong = [link for link in (getattr(resource, "log_links", None) or []) if not isinstance(link, TaskLog)]
+    if wrong:
+        return f"log_links holds {type(wrong[0]).__name__} {wrong[0]!r:.80}, not TaskLog"
+    try:
+        run.runtime.run(resource.to_flyte_idl, run.config.call_deadline, "Resource.to_flyte_idl()")
+    except Exception as exc:
+        cause = getattr(exc, "exc", exc)
+        return f"Resource.to_flyte_idl() raised {brief(cause)} for {resource!r:.200}"
+    return ""

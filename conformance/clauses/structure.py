@@ -1,0 +1,81 @@
+"""Structure: the connector class is what flytekit's connector service can route to and call."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from conformance.clause import ClauseFailure, clause
+
+SERVICE_KWARGS = {
+    "create": ("task_template", "inputs", "output_prefix", "task_execution_metadata"),
+    "get": ("resource_meta",),
+    "delete": ("resource_meta",),
+    "get_logs": ("resource_meta",),
+    "get_metrics": ("resource_meta",),
+}
+
+
+@clause("STRUCT-TASK-CATEGORY", fact="API")
+def task_category(run) -> None:
+    """task_category is a TaskCategory with a non-empty name (API: the registry routes by it)."""
+    from flytekit.extend.backend.base_connector import TaskCategory
+
+    category = run.connector.task_category
+    if isinstance(category, TaskCategory) and isinstance(category.name, str) and category.name \
+            and isinstance(category.version, int) and category.version >= 0:
+        return
+    raise ClauseFailure(
+        expected="task_category is a TaskCategory with a non-empty name and a version >= 0",
+        observed=f"task_category = {category!r}",
+        consequence="The connector service finds connectors by (task type, version); CreateTask for this "
+                    "task type answers NOT_FOUND and the task fails.",
+        fix="Call super().__init__(task_type_name='my_task', metadata_type=MyMeta) in __init__.",
+    )
+
+
+@clause("STRUCT-METADATA-TYPE", fact="F-WIRE-1")
+def metadata_type(run) -> None:
+    """metadata_type is a dataclass subclass of ResourceMeta, so the service can decode metas (F-WIRE-1)."""
+    from flytekit.extend.backend.base_connector import ResourceMeta
+
+    meta_type = run.connector.metadata_type
+    if inspect.isclass(meta_type) and issubclass(meta_type, ResourceMeta) and dataclasses.is_dataclass(meta_type):
+        return
+    raise ClauseFailure(
+        expected="metadata_type is a @dataclass subclass of flytekit's ResourceMeta",
+        observed=f"metadata_type = {meta_type!r}",
+        consequence="GetTask and DeleteTask call metadata_type.decode(bytes); without it every poll and abort "
+                    "fails with INTERNAL.",
+        fix="Declare `@dataclass class MyMeta(ResourceMeta): job_id: str` and pass metadata_type=MyMeta.",
+    )
+
+
+@clause("STRUCT-SIGNATURES", fact="F-WIRE-5")
+def signatures(run) -> None:
+    """create/get/delete (and overridden get_logs/get_metrics) accept the service's keyword arguments (F-WIRE-5)."""
+    problems = [problem for name in SERVICE_KWARGS if (problem := _signature_problem(run.connector, name))]
+    if not problems:
+        return
+    raise ClauseFailure(
+        expected="each method can be called the way the connector service calls it: "
+                 + "; ".join(f"{m}({', '.join(k + '=...' for k in kw)})" for m, kw in SERVICE_KWARGS.items()),
+        observed="\n".join(problems),
+        consequence="The service calls these with keyword arguments; a mismatch is a TypeError, which becomes "
+                    "an INTERNAL error on every call (F-WIRE-5).",
+        fix="Use the base class signatures, e.g. `async def get(self, resource_meta: MyMeta, **kwargs)`.",
+    )
+
+
+def _signature_problem(connector, name: str):
+    from flytekit.extend.backend.base_connector import AsyncConnectorBase
+
+    method = getattr(type(connector), name, None)
+    if method is None or method is getattr(AsyncConnectorBase, name, None):
+        return None  # optional method not overridden: nothing is called
+    kwargs = {key: None for key in SERVICE_KWARGS[name]}
+    try:
+        inspect.signature(getattr(connector, name)).bind(**kwargs)
+    except TypeError as exc:
+        return f"{name}{inspect.signature(getattr(connector, name))}: {exc}"
+    return None

@@ -1,0 +1,29 @@
+"""The subclass style: put the suite into your own test tree, like fsspec's abstract tests.
+
+    from conformance import ConnectorContract
+    from my_pkg.connector import MyConnector
+
+    class TestMyConnector(ConnectorContract):
+        connector = MyConnector
+
+Fixtures (``connector_factory``, ``connector_task_template``, ...) are overridden as usual, in the
+class or in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+class ConnectorContract:
+    """Every clause, one test each, for the class in ``connector``."""
+
+    connector: Optional[type] = None
+
+    def test_clause(self, conformance_clause: Any, connector_subject: Any, connector_service: Any,
+                    connector_config: Any, request: Any) -> None:
+        from conformance import pytest_bridge
+        from conformance.run import run_clause
+
+        result = run_clause(conformance_clause, connector_subject, connector_service.runtime(), connector_config)
+        pytest_bridge.report(result, request)

@@ -1,0 +1,102 @@
+"""pytest wiring only: options, the hooks that add the suite, and the documented fixtures.
+
+Loaded through the ``pytest11`` entry point on every pytest run, so it imports nothing heavy: without
+``--connector`` (or the ``connectors`` ini setting) it adds no tests and touches no connector code.
+The logic lives in plain modules (``conformance.run``, ``conformance.pytest_bridge``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import pytest
+
+from conformance import pytest_bridge as bridge
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("connector-conformance", "Flyte connector conformance suite")
+    group.addoption("--connector", action="append", default=[], metavar="DOTTED",
+                    help="connector class to check, 'pkg.mod.Class' or 'pkg.mod:Class'; repeatable")
+    parser.addini("connectors", type="linelist", default=[],
+                  help="connector classes to check when --connector is not given")
+    for option in bridge.NUMERIC_OPTIONS:
+        group.addoption(option.flag, dest=option.ini, type=option.type, default=None, help=option.help)
+        parser.addini(option.ini, default=None, help=option.help)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.args.extend(bridge.suite_args(config))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    bridge.parametrize(metafunc)
+
+
+@pytest.fixture(scope="session")
+def connector_service() -> Iterator[Any]:
+    """The embedded connector gRPC service (flytekit's own) on 127.0.0.1; shut down after the session."""
+    from conformance.service import ServiceHost
+
+    host = ServiceHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def connector_config(pytestconfig: pytest.Config) -> Any:
+    """Deadlines, budgets and limits from the command line and ini file."""
+    return bridge.config_from(pytestconfig)
+
+
+@pytest.fixture
+def connector_class(request: pytest.FixtureRequest) -> type:
+    """The connector class under test: from --connector, or the ``connector`` attribute of a contract class."""
+    return bridge.connector_class(request)
+
+
+@pytest.fixture
+def connector_task_template() -> Optional[Any]:
+    """Override to give a real TaskTemplate (flytekit model or protobuf); None builds a small default."""
+    return None
+
+
+@pytest.fixture
+def connector_inputs() -> Optional[Any]:
+    """Override to give the task's inputs (LiteralMap, protobuf or dict); None gives the default's x=7."""
+    return None
+
+
+@pytest.fixture
+def connector_metadata_strategies() -> dict:
+    """Override to map your own metadata field types to hypothesis strategies for META-FUZZ."""
+    return {}
+
+
+@pytest.fixture
+def fake_job_service(connector_task_template: Optional[Any]) -> Iterator[Any]:
+    """A fresh generic fake job service on 127.0.0.1, answering the task's declared outputs on success."""
+    with bridge.started_job_service(connector_task_template) as server:
+        yield server
+
+
+@pytest.fixture
+def connector_backend(request: pytest.FixtureRequest, connector_class: type) -> Optional[Any]:
+    """The fake backend the connector under test talks to, or None (fault clauses are then skipped)."""
+    return bridge.bound_backend(request, connector_class)
+
+
+@pytest.fixture
+def connector_factory(connector_class: type, connector_backend: Optional[Any]) -> Any:
+    """Override to build your connector (arguments, environment, the fake's URL); called once per instance."""
+    return bridge.default_factory(connector_class, connector_backend)
+
+
+@pytest.fixture
+def connector_subject(connector_class, connector_factory, connector_task_template, connector_inputs,
+                      connector_backend, connector_metadata_strategies) -> Any:
+    """Everything declared about the connector under test, as one object for the library core."""
+    from conformance.run import Subject
+
+    return Subject(connector_class.__name__, connector_factory, connector_task_template, connector_inputs,
+                   connector_backend, connector_metadata_strategies)

@@ -1,0 +1,239 @@
+"""Running clauses: the library core that the pytest plugin, the subclass style and a CLI all call.
+
+``check_connector(subject)`` needs no pytest. A :class:`Subject` is everything the author declares
+about the connector under test; a :class:`ClauseRun` is one clause's private world: fresh connector
+instances, the platform client, direct calls, the fake backend, and the transcript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import inspect
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+from conformance.clause import Clause, ClauseFailure, ClauseSkip, all_clauses
+from conformance.config import ConformanceConfig
+from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, brief
+from conformance.platform import LifecycleBudgetExceeded, Platform, describe
+from conformance.service import ServiceHost, ServiceRuntime
+from conformance.task import TaskSpec, as_literal_map_pb, as_template_pb, default_inputs, default_template
+from conformance.transcript import Transcript
+
+
+@dataclass
+class Subject:
+    """The connector under test and what its author declared about it."""
+
+    name: str
+    factory: Callable[[], Any]
+    template: Any = None
+    inputs: Any = None
+    backend: Any = None
+    metadata_strategies: Dict[type, Any] = field(default_factory=dict)
+
+
+class ConnectorConstructionError(Exception):
+    """The factory could not build a connector: nothing else about it can be checked."""
+
+
+class ClauseRun:
+    def __init__(self, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, workdir: str):
+        self.subject = subject
+        self.runtime = runtime
+        self.config = config
+        self.transcript = Transcript()
+        self.notes: List[str] = []
+        self.backend = subject.backend
+        self._workdir = workdir
+        self.connector = self.fresh_connector()
+
+    @cached_property
+    def spec(self) -> TaskSpec:
+        return TaskSpec(self._template(), self._inputs(), self._workdir)
+
+    @cached_property
+    def platform(self) -> Platform:
+        return Platform(self.runtime, self.spec, self.config, self.transcript)
+
+    def fresh_connector(self) -> Any:
+        """A new instance from the factory, now the one the service routes to (a restarted pod)."""
+        try:
+            connector = self.runtime.run(_construct(self.subject.factory), self.config.call_deadline, "constructor")
+        except ConnectorCallError as exc:
+            cause = brief(exc.exc) if isinstance(exc, CallCrashed) else str(exc)
+            raise ConnectorConstructionError(f"constructing {self.subject.name} failed: {cause}") from None
+        with contextlib.suppress(Exception):
+            # A broken task_category cannot be routed; lifecycles then get NOT_FOUND, as in production,
+            # and STRUCT-TASK-CATEGORY names the cause.
+            self.runtime.install(connector)
+        self.connector = connector
+        return connector
+
+    def _template(self):
+        if self.subject.template is not None:
+            return as_template_pb(self.subject.template)
+        try:
+            category = self.connector.task_category
+            return default_template(category.name, category.version)
+        except Exception as exc:
+            raise ClauseFailure(
+                expected="a task_category to build the default task template from",
+                observed=f"task_category is unusable: {brief(exc)}",
+                consequence="No task can be routed to this connector (see STRUCT-TASK-CATEGORY).",
+                fix="Fix task_category, or give a template with the connector_task_template fixture.",
+            ) from None
+
+    def _inputs(self):
+        return default_inputs() if self.subject.inputs is None else as_literal_map_pb(self.subject.inputs)
+
+    def call(self, method: str, **kwargs: Any) -> Any:
+        """Call a connector method in-process on the service loop, as the service would, with the deadline.
+
+        Only for what the wire would hide (exact Python types); lifecycles go through ``platform``.
+        """
+        from flytekit.extend.backend.utils import mirror_async_methods
+
+        func = getattr(self.connector, method)
+        began = time.perf_counter()
+        try:
+            result = self.runtime.run(lambda: mirror_async_methods(func, **kwargs), self.config.call_deadline,
+                                      f"{method}()")
+        except ConnectorCallError as exc:
+            self.transcript.record(f"{method}() [direct]", str(exc), began)
+            raise
+        self.transcript.record(f"{method}() [direct]", f"returned {type(result).__name__}", began)
+        return result
+
+    def create_direct(self):
+        """create() in-process with the arguments the service passes; returns (attempt, meta object)."""
+        from flytekit.models.literals import LiteralMap
+        from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
+
+        attempt = self.spec.new_attempt()
+        meta = self.call(
+            "create",
+            task_template=TaskTemplate.from_flyte_idl(self.spec.template),
+            inputs=LiteralMap.from_flyte_idl(self.spec.inputs),
+            output_prefix=attempt.output_prefix,
+            task_execution_metadata=TaskExecutionMetadata.from_flyte_idl(attempt.execution),
+        )
+        return attempt, meta
+
+    def require_backend(self, why: str) -> Any:
+        if self.backend is None:
+            raise ClauseSkip(f"no fake backend bound to {self.subject.name}: {why} "
+                             "(bind one with the connector_backend fixture)")
+        return self.backend
+
+
+def _construct(factory: Callable[[], Any]) -> Callable:
+    async def build() -> Any:
+        connector = factory()
+        return await connector if inspect.isawaitable(connector) else connector
+
+    return build
+
+
+class Outcome(str, enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    SKIP = "SKIP"
+
+
+@dataclass
+class ClauseResult:
+    clause: Clause
+    outcome: Outcome
+    message: str = ""
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASS
+
+
+def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
+               config: Optional[ConformanceConfig] = None) -> ClauseResult:
+    """Run one clause in its own ClauseRun; every way connector code misbehaves becomes a result."""
+    config = config or ConformanceConfig()
+    with tempfile.TemporaryDirectory(prefix="conformance-") as workdir:
+        try:
+            run = ClauseRun(subject, runtime, config, workdir)
+        except ConnectorConstructionError as exc:
+            return ClauseResult(clause, Outcome.FAIL, str(exc))
+        try:
+            clause.func(run)
+        except ClauseSkip as exc:
+            return ClauseResult(clause, Outcome.SKIP, str(exc))
+        except ClauseFailure as exc:
+            return _failed(clause, run, exc.render())
+        except LifecycleBudgetExceeded as exc:
+            return _failed(clause, run, budget_failure(exc).render())
+        except ConnectorCallError as exc:
+            return _failed(clause, run, call_failure(exc).render())
+    return ClauseResult(clause, Outcome.PASS, notes=run.notes)
+
+
+def _failed(clause: Clause, run: ClauseRun, body: str) -> ClauseResult:
+    return ClauseResult(clause, Outcome.FAIL, f"{body}\n{run.transcript.render()}")
+
+
+def call_failure(exc: ConnectorCallError) -> ClauseFailure:
+    """The generic explanation for a call that raised or hung where the clause needed an answer."""
+    if isinstance(exc, CallTimedOut):
+        return ClauseFailure(
+            expected=f"{exc.what} answers within the {exc.deadline:g} s deadline (F-WIRE-3)",
+            observed=str(exc),
+            consequence="The platform sees DEADLINE_EXCEEDED; a hung get() burns the error budget (F-GET-2) "
+                        "and a blocked event loop stalls every connector in the process (F-WIRE-4).",
+            fix="Bound every backend call with a timeout, and never block inside async def.",
+        )
+    return ClauseFailure(
+        expected=f"{getattr(exc, 'what', None) or getattr(exc, 'method', 'the call')} returns normally",
+        observed=str(exc),
+        consequence="Exceptions become gRPC INTERNAL errors (F-WIRE-5); six failed GetTask calls fail the "
+                    "task for good and leave the remote job running (F-GET-2).",
+        fix="Handle the backend's answers explicitly; return a Resource with a phase and message instead "
+            "of raising.",
+    )
+
+
+def budget_failure(exc: LifecycleBudgetExceeded) -> ClauseFailure:
+    last = exc.lifecycle.resources[-1] if exc.lifecycle.resources else None
+
+    return ClauseFailure(
+        expected="the lifecycle reaches SUCCEEDED, FAILED, ABORTED or RETRYABLE_FAILED within the budget",
+        observed=f"{exc}; last answer: {describe(last) if last is not None else 'none'}",
+        consequence="The task never finishes on the platform; it runs until its timeout and is aborted.",
+        fix="Map every backend end state to a terminal phase; raise --connector-budget if the job is slow.",
+    )
+
+
+@dataclass
+class Report:
+    subject: str
+    results: List[ClauseResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.outcome is not Outcome.FAIL for r in self.results)
+
+
+def check_connector(subject: Subject, config: Optional[ConformanceConfig] = None,
+                    clauses: Optional[Iterable[Clause]] = None) -> Report:
+    """Every clause against one connector, outside pytest."""
+    host = ServiceHost()
+    results = []
+    try:
+        for clause in clauses or all_clauses():
+            if subject.backend is not None:
+                subject.backend.reset()  # fresh backend state per clause, as each pytest test gets
+            results.append(run_clause(clause, subject, host.runtime(), config))
+    finally:
+        host.close()
+    return Report(subject.name, results)

@@ -1,0 +1,150 @@
+"""The embedded connector service: flytekit's own ``AsyncConnectorService`` on a loopback gRPC port.
+
+``pyflyte serve connector`` runs every connector's coroutines on one event loop (F-WIRE-4); the
+runtime here does the same on a background thread, so the suite's client (the "platform") keeps
+its own thread and its deadlines fire even when a connector blocks or crashes that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import traceback
+from typing import Any, Awaitable, Callable, List, Optional
+
+import grpc
+
+from conformance.errors import CallCrashed, CallTimedOut
+
+LOOPBACK = "127.0.0.1"
+
+
+class ServiceRuntime:
+    """An event loop thread with the connector gRPC service on it; survives crashes of connector code."""
+
+    def __init__(self) -> None:
+        from flytekit.extend.backend.base_connector import ConnectorRegistry
+
+        self._registry = ConnectorRegistry
+        self._saved_routes = dict(ConnectorRegistry._REGISTRY)
+        self.crashes: List[str] = []
+        self.crashed = threading.Event()
+        self._stopping = False
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve_forever, name="connector-service", daemon=True)
+        self._thread.start()
+        self._server, self.port = self._submit(self._start_server()).result(timeout=10)
+        self.channel = grpc.insecure_channel(f"{LOOPBACK}:{self.port}")
+
+    def _serve_forever(self) -> None:
+        # SystemExit/KeyboardInterrupt raised by connector code escape asyncio and stop the loop; the
+        # real service process would die. Record it and keep serving so the suite can report it.
+        while not self._stopping:
+            try:
+                self.loop.run_forever()
+            except BaseException as exc:  # noqa: B036
+                self.crashes.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
+                self.crashed.set()
+
+    async def _start_server(self):
+        from flyteidl.service.agent_pb2_grpc import add_AsyncAgentServiceServicer_to_server
+        from flytekit.extend.backend.connector_service import AsyncConnectorService
+
+        server = grpc.aio.server()
+        add_AsyncAgentServiceServicer_to_server(AsyncConnectorService(), server)
+        port = server.add_insecure_port(f"{LOOPBACK}:0")
+        await server.start()
+        return server, port
+
+    def _submit(self, coro: Awaitable) -> concurrent.futures.Future:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def install(self, connector: Any) -> None:
+        """Route the connector's task category to this instance (what registration does at import).
+
+        Writes the routing table directly: ``ConnectorRegistry.register`` would also append to the
+        metadata listing on every call, growing it once per test.
+        """
+        self._registry._REGISTRY[connector.task_category] = connector
+
+    def run(self, make: Callable[[], Awaitable], deadline: float, what: str) -> Any:
+        """Await ``make()`` on the service loop, bounded by ``deadline`` seconds.
+
+        Every BaseException from connector code (SystemExit included) comes back as
+        :class:`CallCrashed`, so it fails a clause instead of ending the session.
+        """
+        future = self._submit(_shielded(make))
+        try:
+            outcome = future.result(timeout=deadline)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise CallTimedOut(what, deadline) from None
+        if isinstance(outcome, _Raised):
+            raise CallCrashed(what, outcome.exc) from outcome.exc
+        return outcome
+
+    def run_blocking(self, func: Callable[[], Any], deadline: float, what: str) -> Any:
+        """Synchronous connector code (encode/decode) in a worker thread, bounded like ``run``."""
+        return self.run(lambda: self.loop.run_in_executor(None, func), deadline, what)
+
+    def healthy(self, timeout: float = 1.0) -> bool:
+        """Whether the loop still answers: a connector may have left it blocked forever."""
+        if not self._thread.is_alive():
+            return False
+        try:
+            self._submit(asyncio.sleep(0)).result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            return False
+        return True
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop server, channel and loop; restore the routing table; never wait past ``timeout``."""
+        self._registry._REGISTRY.clear()
+        self._registry._REGISTRY.update(self._saved_routes)
+        self.channel.close()
+        self._stopping = True
+        if self.healthy(timeout):
+            try:
+                self._submit(self._server.stop(None)).result(timeout=timeout)
+            except concurrent.futures.TimeoutError:
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self.loop.close()
+        # else: a connector holds the loop in a blocking call; the daemon thread is abandoned.
+
+
+class _Raised:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+async def _shielded(make: Callable[[], Awaitable]) -> Any:
+    try:
+        return await make()
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # noqa: B036 - connector code may raise SystemExit and friends
+        return _Raised(exc)
+
+
+class ServiceHost:
+    """Hands out a healthy runtime, replacing one a connector broke; one per session."""
+
+    def __init__(self) -> None:
+        self._runtime: Optional[ServiceRuntime] = None
+
+    def runtime(self) -> ServiceRuntime:
+        runtime = self._runtime
+        if runtime is not None and not runtime.crashed.is_set() and runtime.healthy():
+            return runtime
+        self.close()
+        self._runtime = ServiceRuntime()
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
