@@ -50,7 +50,8 @@ def clause(clause_id: str, *, fact: str, level: Level = Level.MUST) -> Callable[
     """Register a clause under a stable ID; a duplicate ID is a programming error caught at import."""
 
     def register(func: ClauseFunc) -> ClauseFunc:
-        if clause_id in _REGISTRY:
+        existing = _REGISTRY.get(clause_id)
+        if existing is not None and _origin(existing.func) != _origin(func):  # a re-import may re-register
             raise ValueError(f"duplicate clause id {clause_id}")
         if fact not in (func.__doc__ or ""):
             raise ValueError(f"clause {clause_id}: docstring must cite its fact {fact}")
@@ -58,6 +59,10 @@ def clause(clause_id: str, *, fact: str, level: Level = Level.MUST) -> Callable[
         return func
 
     return register
+
+
+def _origin(func: ClauseFunc) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 def all_clauses() -> List[Clause]:

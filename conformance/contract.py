@@ -23,7 +23,6 @@ class ConnectorContract:
     def test_clause(self, conformance_clause: Any, connector_subject: Any, connector_service: Any,
                     connector_config: Any, request: Any) -> None:
         from conformance import pytest_bridge
-        from conformance.run import run_clause
 
-        result = run_clause(conformance_clause, connector_subject, connector_service.runtime(), connector_config)
-        pytest_bridge.report(result, request)
+        pytest_bridge.run_and_report(conformance_clause, connector_subject, connector_service, connector_config,
+                                     request)

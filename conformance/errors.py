@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 
 class ConnectorCallError(Exception):
     """A call into the connector (directly or through the service) did not return normally."""
@@ -28,13 +31,29 @@ class RpcFailed(ConnectorCallError):
         self.method = method
         self.code = code
         self.details = details
-        super().__init__(f"{method} failed with {code}: {last_line(details)}")
+        where = user_frame(details)
+        super().__init__(f"{method} failed with {code}: {last_line(details)}" + (f" (at {where})" if where else ""))
 
 
 def brief(exc: BaseException) -> str:
     """``Type: first line`` — enough to recognise an exception without its traceback."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+
+
+def user_frame(details: str) -> str:
+    """The innermost traceback frame outside flytekit, grpc and asyncio: where the connector failed."""
+    frames = [m for m in _FRAME.finditer(details) if not _LIBRARY.search(m.group(1))]
+    if not frames:
+        return ""
+    path, line, func = frames[-1].groups()
+    return f"{os.path.basename(path)}:{line} in {func}"
+
+
+_LIBRARY = re.compile(r"[/\\](flytekit|grpc|asyncio|concurrent|google)[/\\]")
 
 
 def last_line(details: str) -> str:

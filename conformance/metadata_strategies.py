@@ -25,7 +25,14 @@ from typing import Any, Mapping, Optional
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-__all__ = ["MetadataStrategy", "UnsupportedType", "metadata_strategy"]
+__all__ = [
+    "MAX_SELF_NESTING",
+    "MAX_SIZE",
+    "MAX_TEXT_SIZE",
+    "MetadataStrategy",
+    "UnsupportedType",
+    "metadata_strategy",
+]
 
 # Metadata is a handle to a remote job, not a payload: small values keep each
 # example fast while still hitting every branch of an encoder.
@@ -34,7 +41,7 @@ MAX_TEXT_SIZE = 20
 MAX_SELF_NESTING = 3  # levels of a self-referential dataclass inside itself
 
 _TEXT = st.text(max_size=MAX_TEXT_SIZE)
-_INTEGERS = st.integers()  # unbounded: reaches past 64 bits, which JSON-in-JS and protobuf lose
+_INTEGERS = st.integers()  # unbounded: reaches past 64 bits, which int64 fields and JS parsers cannot hold
 _FLOATS = st.floats()  # includes NaN, +-inf and -0.0
 # Fixed offsets rather than st.timezones(): they need no tz database and are the
 # zones an ISO-8601 string can represent.

@@ -62,8 +62,9 @@ class Lifecycle:
         return self.resources[-1]
 
     @property
-    def terminal(self) -> bool:
-        return bool(self.resources) and self.final.phase in TERMINAL_PHASES
+    def ended(self) -> bool:
+        """Terminal, or a phase the platform cannot read, which also ends the attempt (F-PHASE-1, F-PHASE-2)."""
+        return bool(self.resources) and (self.final.phase in TERMINAL_PHASES or self.final.phase not in ACCEPTED_PHASES)
 
 
 class LifecycleBudgetExceeded(Exception):
@@ -126,7 +127,7 @@ class Platform:
         """GetTask until a terminal phase, within the poll count and time budget."""
         began = time.perf_counter()
         polls = 0
-        while not lifecycle.terminal:
+        while not lifecycle.ended:
             if polls >= self._config.max_polls:
                 raise LifecycleBudgetExceeded(lifecycle, f"no terminal phase after {polls} GetTask calls")
             if time.perf_counter() - began > self._config.lifecycle_budget:

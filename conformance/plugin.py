@@ -26,7 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.args.extend(bridge.suite_args(config))
+    bridge.add_suite(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 SUITE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite.py")
 _LOADED = pytest.StashKey[Dict[str, Union[type, str]]]()
+_UNBUILDABLE = pytest.StashKey[Dict[str, str]]()
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,19 @@ def connector_specs(config: pytest.Config) -> List[str]:
     return list(config.getoption("connector") or config.getini("connectors") or [])
 
 
-def suite_args(config: pytest.Config) -> List[str]:
-    """The suite's node ids to collect: load checks for every spec, clauses if any connector loaded."""
+def add_suite(config: pytest.Config) -> None:
+    """Collect the suite: load checks for every spec, clauses if any connector loaded.
+
+    ``pytest --connector=X`` checks X; the project's own tests (testpaths, current directory) run only
+    when paths are also given explicitly.
+    """
     if not connector_specs(config):
-        return []
-    args = [f"{SUITE_PATH}::test_connector_loads"]
+        return
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        config.args[:] = []
+    config.args.append(f"{SUITE_PATH}::test_connector_loads")
     if any(isinstance(c, type) for c in loaded_connectors(config).values()):
-        args.append(f"{SUITE_PATH}::TestConnectors")
-    return args
+        config.args.append(f"{SUITE_PATH}::TestConnectors")
 
 
 def config_from(config: pytest.Config) -> Any:
@@ -161,6 +167,19 @@ def default_factory(connector_class: type, backend: Optional[Any]) -> Any:
 
 class ConformanceNote(UserWarning):
     """Something a passing clause wants the author to know (e.g. fields fuzzing had to leave alone)."""
+
+
+def run_and_report(clause: Any, subject: Any, service: Any, config: Any, request: pytest.FixtureRequest) -> None:
+    """Run one clause; a connector whose constructor failed is reported once, its other clauses skipped."""
+    from conformance.run import run_clause
+
+    unbuildable = request.config.stash.setdefault(_UNBUILDABLE, {})
+    if subject.name in unbuildable:
+        pytest.skip(f"{clause.id}: not run, {unbuildable[subject.name]}")
+    result = run_clause(clause, subject, service.runtime(), config)
+    if result.unbuildable:
+        unbuildable[subject.name] = result.message
+    report(result, request)
 
 
 def report(result: Any, request: pytest.FixtureRequest) -> None:

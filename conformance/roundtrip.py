@@ -61,22 +61,14 @@ def _compare_dataclasses(expected: object, actual: object, path: str) -> Optiona
 
 def _compare_mappings(expected: Mapping, actual: Mapping, path: str) -> Optional[str]:
     pairs, missing, unexpected = _match(expected, actual)
-    if missing:
-        return f"{path}: missing key {_short(missing[0])}"
-    if unexpected:
-        return f"{path}: unexpected key {_short(unexpected[0])}"
-    return _first(
+    return _unmatched(path, "key", missing, unexpected) or _first(
         first_difference(expected[key], actual[copy], f"{path}[{_short(key)}]") for key, copy in pairs
     )
 
 
 def _compare_sets(expected: Set, actual: Set, path: str) -> Optional[str]:
     _, missing, unexpected = _match(expected, actual)
-    if missing:
-        return f"{path}: missing element {_short(missing[0])}"
-    if unexpected:
-        return f"{path}: unexpected element {_short(unexpected[0])}"
-    return None
+    return _unmatched(path, "element", missing, unexpected)
 
 
 def _compare_sequences(expected: tuple | list, actual: tuple | list, path: str) -> Optional[str]:
@@ -122,6 +114,14 @@ def _match(expected: Iterable, actual: Iterable) -> tuple[list[tuple[object, obj
         else:
             pairs.append((item, remaining.pop(index)))
     return pairs, missing, remaining
+
+
+def _unmatched(path: str, noun: str, missing: list, unexpected: list) -> Optional[str]:
+    if missing:
+        return f"{path}: missing {noun} {_short(missing[0])}"
+    if unexpected:
+        return f"{path}: unexpected {noun} {_short(unexpected[0])}"
+    return None
 
 
 def _first(differences: Iterable[Optional[str]]) -> Optional[str]:

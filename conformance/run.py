@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from conformance.clause import Clause, ClauseFailure, ClauseSkip, all_clauses
 from conformance.config import ConformanceConfig
-from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, brief
+from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, RpcFailed, brief
 from conformance.platform import LifecycleBudgetExceeded, Platform, describe
 from conformance.service import ServiceHost, ServiceRuntime
 from conformance.task import TaskSpec, as_literal_map_pb, as_template_pb, default_inputs, default_template
@@ -151,6 +151,8 @@ class ClauseResult:
     outcome: Outcome
     message: str = ""
     notes: List[str] = field(default_factory=list)
+    unbuildable: bool = False
+    """The connector could not be constructed: no other clause can run for it either."""
 
     @property
     def passed(self) -> bool:
@@ -165,7 +167,7 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
         try:
             run = ClauseRun(subject, runtime, config, workdir)
         except ConnectorConstructionError as exc:
-            return ClauseResult(clause, Outcome.FAIL, str(exc))
+            return ClauseResult(clause, Outcome.FAIL, str(exc), unbuildable=True)
         try:
             clause.func(run)
         except ClauseSkip as exc:
@@ -192,6 +194,14 @@ def call_failure(exc: ConnectorCallError) -> ClauseFailure:
             consequence="The platform sees DEADLINE_EXCEEDED; a hung get() burns the error budget (F-GET-2) "
                         "and a blocked event loop stalls every connector in the process (F-WIRE-4).",
             fix="Bound every backend call with a timeout, and never block inside async def.",
+        )
+    if isinstance(exc, RpcFailed) and exc.code == "CRASHED":
+        return ClauseFailure(
+            expected=f"{exc.method} returns normally",
+            observed=str(exc),
+            consequence="SystemExit/KeyboardInterrupt in connector code ends the connector service process: "
+                        "every task of every connector on that pod errors until it restarts.",
+            fix="Never call sys.exit() or raise BaseException subclasses in a connector; raise an Exception.",
         )
     return ClauseFailure(
         expected=f"{getattr(exc, 'what', None) or getattr(exc, 'method', 'the call')} returns normally",
@@ -228,9 +238,12 @@ def check_connector(subject: Subject, config: Optional[ConformanceConfig] = None
                     clauses: Optional[Iterable[Clause]] = None) -> Report:
     """Every clause against one connector, outside pytest."""
     host = ServiceHost()
-    results = []
+    results: List[ClauseResult] = []
     try:
         for clause in clauses or all_clauses():
+            if results and results[0].unbuildable:
+                results.append(ClauseResult(clause, Outcome.SKIP, f"not run: {results[0].message}"))
+                continue
             if subject.backend is not None:
                 subject.backend.reset()  # fresh backend state per clause, as each pytest test gets
             results.append(run_clause(clause, subject, host.runtime(), config))

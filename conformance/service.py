@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 import traceback
 from typing import Any, Awaitable, Callable, List, Optional
@@ -27,6 +28,10 @@ class ServiceRuntime:
         from flytekit.extend.backend.base_connector import ConnectorRegistry
 
         self._registry = ConnectorRegistry
+        # grpc logs a traceback wall when connector code kills a handler; the crash is reported instead.
+        self._grpc_log = logging.getLogger("grpc._cython.cygrpc")
+        self._grpc_log_level = self._grpc_log.level
+        self._grpc_log.setLevel(logging.CRITICAL)
         self._saved_routes = dict(ConnectorRegistry._REGISTRY)
         self.crashes: List[str] = []
         self.crashed = threading.Event()
@@ -102,6 +107,7 @@ class ServiceRuntime:
         """Stop server, channel and loop; restore the routing table; never wait past ``timeout``."""
         self._registry._REGISTRY.clear()
         self._registry._REGISTRY.update(self._saved_routes)
+        self._grpc_log.setLevel(self._grpc_log_level)
         self.channel.close()
         self._stopping = True
         if self.healthy(timeout):

@@ -1,0 +1,48 @@
+"""Shared fixtures: run the whole plugin end to end with pytester and read outcomes per clause."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict
+
+import pytest
+
+# Import the heavy modules (flytekit, grpc, aiohttp) here, once: pytester's in-process runs drop the
+# modules they import afterwards, and re-importing flytekit in every run is slow and leaves stale state.
+import conformance.clauses  # noqa: F401,E402
+import conformance.reference  # noqa: F401,E402
+import conformance.run  # noqa: F401,E402
+
+pytest_plugins = ["pytester"]
+
+_CLAUSE_ID = re.compile(r"test_clause\[[^\]]*?-((?:[A-Z]+-)*[A-Z]+)\]$")
+
+
+@dataclass
+class SuiteRun:
+    """Outcome per clause ID of one in-process ``pytest --connector=...`` run, plus its text output."""
+
+    outcomes: Dict[str, str]
+    output: str
+    ret: int
+
+    def failed(self) -> set:
+        return {clause for clause, outcome in self.outcomes.items() if outcome == "failed"}
+
+
+@pytest.fixture
+def run_suite(pytester: pytest.Pytester):
+    """``run_suite("broken.phases.Undefined", *more_args)`` runs every clause against that connector."""
+
+    def run(connector: str, *args: str) -> SuiteRun:
+        result = pytester.runpytest_inprocess(f"--connector={connector}", "-p", "no:cacheprovider",
+                                              "-rfEs", *args)
+        outcomes = {}
+        for report in result.reprec.getreports("pytest_runtest_logreport"):
+            match = _CLAUSE_ID.search(report.nodeid)
+            if match and (report.when == "call" or report.outcome != "passed"):
+                outcomes[match.group(1)] = report.outcome
+        return SuiteRun(outcomes, result.stdout.str(), result.ret)
+
+    return run
