@@ -89,8 +89,8 @@ class ClauseFailure(AssertionError):
 
 
 def _field(name: str, text: str) -> str:
-    body = textwrap.indent(text.strip(), " " * 14).lstrip()
-    return f"  {name + ':':<12}{body}"
+    body = textwrap.indent(text.strip(), " " * 15).lstrip()
+    return f"  {name + ':':<13}{body}"
 
 
 class ClauseSkip(Exception):

@@ -39,13 +39,13 @@ def encode_returns_bytes(run) -> None:
     """encode() returns bytes: the meta travels as a protobuf bytes field (F-WIRE-1)."""
     _, meta = run.create_direct()
     encoded = run.runtime.run_blocking(meta.encode, run.config.call_deadline, "encode()")
-    if type(encoded) is bytes:
+    if isinstance(encoded, bytes):
         return
     raise ClauseFailure(
         expected="encode() returns bytes",
         observed=f"encode() returned {type(encoded).__name__}: {encoded!r:.120}",
-        consequence="CreateTaskResponse.resource_meta is a bytes field: anything else fails the CreateTask "
-                    "RPC, or round-trips only by accident of protobuf's coercion.",
+        consequence="CreateTaskResponse.resource_meta is a bytes field: anything else fails every CreateTask "
+                    "RPC with INTERNAL, so no task of this type can start.",
         fix="Return bytes, e.g. json.dumps(asdict(self)).encode('utf-8').",
     )
 
@@ -115,9 +115,9 @@ def fresh_process(run) -> None:
         raise ClauseSkip(f"{meta_type.__qualname__} is not importable by name, so no other process can "
                          "decode it either; define it at module level")
     _, meta = run.create_direct()
-    encoded, _ = _roundtrip(run, meta)
-    if encoded is None:
-        raise ClauseSkip("encode() fails in this process already (see META-ROUNDTRIP)")
+    encoded, problem = _roundtrip(run, meta)
+    if problem is not None:
+        raise ClauseSkip(f"the meta does not round-trip in this process already (see META-ROUNDTRIP): {problem}")
     problem = _decode_elsewhere(meta_type, encoded, meta, timeout=max(30.0, run.config.call_deadline))
     if problem is None:
         return

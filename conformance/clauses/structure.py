@@ -25,9 +25,11 @@ def task_category(run) -> None:
     if isinstance(category, TaskCategory) and isinstance(category.name, str) and category.name \
             and isinstance(category.version, int) and category.version >= 0:
         return
+    shown = (f"TaskCategory(name={category.name!r}, version={category.version!r})"
+             if isinstance(category, TaskCategory) else repr(category))
     raise ClauseFailure(
         expected="task_category is a TaskCategory with a non-empty name and a version >= 0",
-        observed=f"task_category = {category!r}",
+        observed=f"task_category = {shown}",
         consequence="The connector service finds connectors by (task type, version); CreateTask for this "
                     "task type answers NOT_FOUND and the task fails.",
         fix="Call super().__init__(task_type_name='my_task', metadata_type=MyMeta) in __init__.",
@@ -40,15 +42,29 @@ def metadata_type(run) -> None:
     from flytekit.extend.backend.base_connector import ResourceMeta
 
     meta_type = run.connector.metadata_type
-    if inspect.isclass(meta_type) and issubclass(meta_type, ResourceMeta) and dataclasses.is_dataclass(meta_type):
+    problem = _metadata_type_problem(meta_type, ResourceMeta)
+    if not problem:
         return
     raise ClauseFailure(
-        expected="metadata_type is a @dataclass subclass of flytekit's ResourceMeta",
-        observed=f"metadata_type = {meta_type!r}",
+        expected="metadata_type is a @dataclass subclass of flytekit's ResourceMeta, with its fields",
+        observed=f"metadata_type = {meta_type!r}: {problem}",
         consequence="GetTask and DeleteTask call metadata_type.decode(bytes); without it every poll and abort "
                     "fails with INTERNAL.",
         fix="Declare `@dataclass class MyMeta(ResourceMeta): job_id: str` and pass metadata_type=MyMeta.",
     )
+
+
+def _metadata_type_problem(meta_type, resource_meta: type) -> str:
+    """ResourceMeta is itself a dataclass, so a subclass missing @dataclass still passes is_dataclass()."""
+    if not (inspect.isclass(meta_type) and issubclass(meta_type, resource_meta)):
+        return "not a ResourceMeta subclass"
+    fields = {f.name for f in dataclasses.fields(meta_type)}
+    undeclared = sorted(set(meta_type.__dict__.get("__annotations__", {})) - fields)
+    if undeclared:
+        return f"annotated {undeclared} but they are not dataclass fields (is @dataclass missing?)"
+    if not fields:
+        return "no fields: the meta cannot identify a job (is @dataclass missing?)"
+    return ""
 
 
 @clause("STRUCT-SIGNATURES", fact="F-WIRE-5")

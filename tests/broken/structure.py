@@ -2,12 +2,67 @@
 
 from __future__ import annotations
 
-from conformance.reference import ReferenceConnector
+import json
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
+from typing import Optional
+
+from flyteidl.admin.agent_pb2 import GetTaskMetricsResponse
+from flytekit.extend.backend.base_connector import ResourceMeta
+
+from conformance.reference import JobMeta, ReferenceConnector
+
+from .metadata import MetaSwap
 
 
 class EmptyTaskCategory(ReferenceConnector):
     """STRUCT-TASK-CATEGORY: registers under an empty task type name."""
 
-    def __init__(self, base_url=None):
+    def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
         self._task_category = type(self._task_category)(name="", version=0)
+
+
+@dataclass
+class StandaloneMeta:
+    """Encodes and decodes like a ResourceMeta, but does not subclass it."""
+
+    job_id: str
+    submitted_at: float
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> StandaloneMeta:
+        return cls(**json.loads(data))
+
+
+class NotAResourceMeta(MetaSwap):
+    """STRUCT-METADATA-TYPE: metadata_type is a dataclass with its own encode/decode, not a ResourceMeta."""
+
+    meta_type = StandaloneMeta
+
+
+class NamespaceMeta(SimpleNamespace, ResourceMeta):
+    """A meta without @dataclass; encode/decode are hand-written since asdict() needs a dataclass."""
+
+    def encode(self) -> bytes:
+        return json.dumps(vars(self)).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> NamespaceMeta:
+        return cls(**json.loads(data))
+
+
+class NotADataclassMeta(MetaSwap):
+    """STRUCT-METADATA-TYPE: metadata_type subclasses ResourceMeta but is not a @dataclass."""
+
+    meta_type = NamespaceMeta
+
+
+class RenamedMetricsArgument(ReferenceConnector):
+    """STRUCT-SIGNATURES: get_metrics() names its argument `meta`, but the service passes resource_meta=."""
+
+    async def get_metrics(self, meta: JobMeta, **kwargs) -> GetTaskMetricsResponse:
+        return await super().get_metrics(meta)
