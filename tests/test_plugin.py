@@ -203,3 +203,13 @@ class EmptyResource(Base):
         "*CreateTask             -> meta * bytes*",
         "*GetTask                -> UNDEFINED*",
     ])
+
+
+def test_own_tests_run_only_when_paths_are_given(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_own="def test_zebra(): pass")
+    suite_only = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--connector={REFERENCE}", "-k",
+                                              "STRUCT-SIGNATURES or zebra")
+    suite_only.assert_outcomes(passed=1)
+    with_own = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--connector={REFERENCE}", "-k",
+                                            "STRUCT-SIGNATURES or zebra", ".")
+    with_own.assert_outcomes(passed=2)
