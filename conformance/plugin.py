@@ -20,9 +20,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="connector class to check, 'pkg.mod.Class' or 'pkg.mod:Class'; repeatable")
     parser.addini("connectors", type="linelist", default=[],
                   help="connector classes to check when --connector is not given")
-    for option in bridge.NUMERIC_OPTIONS:
-        group.addoption(option.flag, dest=option.ini, type=option.type, default=None, help=option.help)
-        parser.addini(option.ini, default=None, help=option.help)
+    bridge.add_config_options(group, parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,7 +10,6 @@ import contextlib
 import functools
 import os
 import warnings
-from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Union
 
 import pytest
@@ -18,37 +17,6 @@ import pytest
 SUITE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite.py")
 _LOADED = pytest.StashKey[Dict[str, Union[type, str]]]()
 _UNBUILDABLE = pytest.StashKey[Dict[str, str]]()
-
-
-@dataclass(frozen=True)
-class NumericOption:
-    """One ConformanceConfig field, settable as ``--connector-<name>`` or ini ``connector_<name>``."""
-
-    field: str
-    name: str
-    type: type
-    help: str
-
-    @property
-    def flag(self) -> str:
-        return "--connector-" + self.name.replace("_", "-")
-
-    @property
-    def ini(self) -> str:
-        return "connector_" + self.name
-
-
-NUMERIC_OPTIONS = (
-    NumericOption("call_deadline", "deadline", float,
-                  "seconds one call into the connector may take (default 10, F-WIRE-3)"),
-    NumericOption("lifecycle_budget", "budget", float,
-                  "seconds a lifecycle may take to reach a terminal phase (default 30)"),
-    NumericOption("max_polls", "max_polls", int, "GetTask calls per lifecycle before giving up (default 500)"),
-    NumericOption("poll_interval", "poll_interval", float, "seconds between GetTask polls (default 0: no waiting)"),
-    NumericOption("metadata_size_limit", "metadata_limit", int,
-                  "largest encoded resource meta in bytes (default 65536, F-WIRE-1)"),
-    NumericOption("fuzz_examples", "fuzz_examples", int, "hypothesis examples for META-FUZZ (default 100)"),
-)
 
 
 def connector_specs(config: pytest.Config) -> List[str]:
@@ -71,20 +39,43 @@ def add_suite(config: pytest.Config) -> None:
         config.args.append(f"{SUITE_PATH}::TestConnectors")
 
 
+def add_config_options(group: Any, parser: pytest.Parser) -> None:
+    """One ``--connector-<option>`` flag and one ``connector_<option>`` ini key per ConformanceConfig knob."""
+    from conformance.config import knobs
+
+    for knob in knobs():
+        name = knob.metadata["option"]
+        help = f"{knob.metadata['help']} (default {knob.default})"
+        dest = "connector_" + name.replace("-", "_")
+        if knob.type in (bool, "bool"):
+            group.addoption(f"--connector-{name}", dest=dest, action="store_true", default=None, help=help)
+        else:
+            group.addoption(f"--connector-{name}", dest=dest, default=None, help=help)
+        parser.addini(dest, default=None, help=help)
+
+
 def config_from(config: pytest.Config) -> Any:
-    from conformance.config import ConformanceConfig
+    """ConformanceConfig from the command line, then the ini file, then the defaults."""
+    from conformance.config import ConformanceConfig, knobs
 
     values = {}
-    for option in NUMERIC_OPTIONS:
-        value = config.getoption(option.ini)
+    for knob in knobs():
+        dest = "connector_" + knob.metadata["option"].replace("-", "_")
+        value = config.getoption(dest)
         if value is None:
-            value = config.getini(option.ini)
+            value = config.getini(dest)
         if value not in (None, ""):
-            try:
-                values[option.field] = option.type(value)
-            except ValueError:
-                raise pytest.UsageError(f"{option.ini}: {value!r} is not a {option.type.__name__}") from None
+            values[knob.name] = _parse(dest, value, type(knob.default))
     return ConformanceConfig(**values)
+
+
+def _parse(dest: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+    try:
+        return kind(value)
+    except ValueError:
+        raise pytest.UsageError(f"{dest}: {value!r} is not a {kind.__name__}") from None
 
 
 def loaded_connectors(config: pytest.Config) -> Dict[str, Union[type, str]]:

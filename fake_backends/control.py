@@ -91,7 +91,9 @@ class BackendControl(Protocol):
 
         ``kind`` is "http" (an error response with ``status`` and, if given, a
         ``Retry-After`` header), "timeout" (no answer until the client gives
-        up) or "reset" (the connection is dropped). ``times=-1`` fails
+        up), "reset" (the connection is dropped) or "lost" (the operation takes
+        effect, then the connection is dropped: a submit whose answer never
+        arrives). ``times=-1`` fails
         forever. ``probability`` makes the fault fire at random, from the
         fake's seeded RNG so a failing run can be replayed. Faults armed for
         the same op fire in the order they were armed.

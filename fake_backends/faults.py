@@ -16,8 +16,9 @@ from .control import OPERATIONS
 __all__ = ["FAULT_KINDS", "FOREVER", "Fault", "FaultPlan"]
 
 #: "http": an error response; "timeout": no answer until the client gives up;
-#: "reset": the connection is dropped without a response.
-FAULT_KINDS = ("http", "timeout", "reset")
+#: "reset": the connection is dropped without a response; "lost": the operation
+#: takes effect, then the connection is dropped (the client cannot tell it happened).
+FAULT_KINDS = ("http", "timeout", "reset", "lost")
 
 #: ``times`` value for a fault that never recovers.
 FOREVER = -1

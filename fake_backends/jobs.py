@@ -125,9 +125,11 @@ def _operation(op: str) -> Callable[[_Op], _Op]:
             with self._lock:
                 self._counters[op] += 1
                 fault = self._faults.take(op)
-                if fault is not None:
-                    raise InjectedFault(fault)
-                return method(self, *args, **kwargs)
+                if fault is None:
+                    return method(self, *args, **kwargs)
+                if fault.kind == "lost":  # the effect happens; only the answer is lost
+                    method(self, *args, **kwargs)
+                raise InjectedFault(fault)
 
         return cast(_Op, guarded)
 

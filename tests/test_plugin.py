@@ -195,10 +195,10 @@ class EmptyResource(Base):
                                           "-k", "PHASE-ACCEPTED")
     result.stdout.fnmatch_lines([
         "PHASE-ACCEPTED [[]MUST, F-PHASE-1[]] Every phase get() answers*",
-        "  expected:   phases from *",
-        "  observed:   get() answered UNDEFINED",
-        "  consequence:UNDEFINED (an empty Resource()) makes the platform read the deprecated state field*",
-        "  fix:        *",
+        "  expected:    phases from *",
+        "  observed:    get() answered UNDEFINED",
+        "  consequence: UNDEFINED (an empty Resource()) makes the platform read the deprecated state field*",
+        "  fix:         *",
         "transcript:",
         "*CreateTask             -> meta * bytes*",
         "*GetTask                -> UNDEFINED*",

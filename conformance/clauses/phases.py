@@ -148,8 +148,10 @@ def resource_serializes(run) -> None:
                 expected="a Resource whose fields serialize: log_links a list of flyteidl TaskLog, "
                          "custom_info a dict of JSON values, outputs a LiteralMap or dict of Python values",
                 observed=problem,
-                consequence="The service serializes the Resource after get() returns; a field that does not "
-                            "convert fails GetTask with INTERNAL, counting against the error budget (F-GET-2).",
+                consequence="The service serializes the Resource after get() returns: a field that does not "
+                            "convert fails GetTask with INTERNAL, counting against the error budget (F-GET-2); "
+                            "log links that are not TaskLog pass the wire only by protobuf's dict coercion and "
+                            "break flytekit's local executor, which reads link.name.",
                 fix="Build log links with flyteidl.core.execution_pb2.TaskLog(uri=..., name=...) and keep "
                     "custom_info to str/int/float/bool/None/list/dict.",
             )

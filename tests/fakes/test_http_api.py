@@ -176,6 +176,13 @@ def test_reset_fault_drops_the_connection(server: FakeJobServer) -> None:
     assert len(server.jobs()) == 1
 
 
+def test_lost_fault_creates_the_job_then_drops_the_connection(server: FakeJobServer) -> None:
+    server.fault("submit", kind="lost")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        call(server, "POST", "/jobs", {"idempotency_key": "k"})
+    assert [job.idempotency_key for job in server.jobs()] == ["k"]
+
+
 def test_aiohttp_retries_an_idempotent_request_once_after_a_reset(server: FakeJobServer) -> None:
     """So a fault clause must reset GETs at least twice for an aiohttp client to notice."""
     server.fault("list", kind="reset")

@@ -312,3 +312,11 @@ def test_concurrent_submits_are_all_accounted_for(service: JobService) -> None:
     assert len(service.jobs()) == 201
     assert service.counters()["submit"] == 400
     assert sum(job.submits for job in service.jobs()) == 400
+
+
+def test_a_lost_answer_fault_applies_the_operation_then_fails(service: JobService) -> None:
+    service.fault("submit", kind="lost")
+    with pytest.raises(InjectedFault):
+        service.submit({}, {}, "key-1")
+    assert [job.idempotency_key for job in service.jobs()] == ["key-1"]
+    assert service.submit({}, {}, "key-1").submits == 2  # the retry finds the job the lost call made

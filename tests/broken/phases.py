@@ -1,0 +1,93 @@
+"""Connectors that break a phase clause: the reference connector answering one kind of get() wrongly."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, Optional, Set
+
+from flyteidl.core.execution_pb2 import TaskExecution
+from flytekit.extend.backend.base_connector import Resource
+
+from conformance.reference import JobMeta, ReferenceConnector
+
+
+class Tweaked(ReferenceConnector):
+    """The reference connector with every Resource it builds from a job view passed through tweak()."""
+
+    def _resource(self, view: Dict[str, Any]) -> Resource:
+        return self.tweak(super()._resource(view), view)
+
+    def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
+        return resource
+
+
+class Remapped(Tweaked):
+    """The reference connector with the backend states in ``remap`` answered as other phases."""
+
+    remap: ClassVar[Dict[str, int]] = {}
+
+    def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
+        resource.phase = self.remap.get(view["state"], resource.phase)
+        if resource.phase != TaskExecution.SUCCEEDED:
+            resource.outputs = None
+        return resource
+
+
+class SucceededUndefined(Remapped):
+    """PHASE-ACCEPTED: answers a SUCCEEDED job with phase UNDEFINED (0): its state map lacks a real phase for it."""
+
+    remap = {"SUCCEEDED": TaskExecution.UNDEFINED}
+
+
+class SucceededStaysRunning(Remapped):
+    """PHASE-TERMINATES: maps the backend's SUCCEEDED to RUNNING (it waits for a COMPLETED state never sent)."""
+
+    remap = {"SUCCEEDED": TaskExecution.RUNNING}
+
+
+class PendingFailed(Remapped):
+    """PHASE-SYNC-GET: maps a PENDING (queued, not yet started) job to FAILED."""
+
+    remap = {"PENDING": TaskExecution.FAILED}
+
+
+class NoOutputs(Tweaked):
+    """PHASE-OUTPUTS: answers SUCCEEDED without the job's outputs (neither Resource.outputs nor outputs.pb)."""
+
+    def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
+        resource.outputs = None
+        return resource
+
+
+class JobsInMemory(ReferenceConnector):
+    """PHASE-TERMINAL-STABLE: trusts only jobs it created itself (in memory); a restarted one says RETRYABLE_FAILED."""
+
+    def __init__(self, base_url: Optional[str] = None):
+        super().__init__(base_url)
+        self._created: Set[str] = set()
+
+    async def create(self, **kwargs: Any) -> JobMeta:
+        meta = await super().create(**kwargs)
+        self._created.add(meta.job_id)
+        return meta
+
+    async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
+        if resource_meta.job_id not in self._created:
+            return Resource(phase=TaskExecution.RETRYABLE_FAILED, message=f"lost track of job {resource_meta.job_id}")
+        return await super().get(resource_meta, **kwargs)
+
+
+class FailureWithoutMessage(Tweaked):
+    """PHASE-FAILURE-MESSAGE: answers FAILED with the job's 'error' field, which this backend never sends."""
+
+    def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
+        if resource.phase == TaskExecution.FAILED:
+            resource.message = view.get("error", "")
+        return resource
+
+
+class LogLinksAsDicts(Tweaked):
+    """PHASE-RESOURCE-SERIALIZES: returns log_links as plain dicts, not flyteidl TaskLog messages."""
+
+    def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
+        resource.log_links = [{"uri": link.uri, "name": link.name} for link in resource.log_links or []]
+        return resource
