@@ -1,0 +1,346 @@
+"""Load mode: many lifecycles at once through the real connector service, to catch what one clause cannot.
+
+The platform runs every task of every connector on one service process and one event loop (F-WIRE-4),
+polls from many workers at once (F-GET-1) and aborts some tasks (F-DELETE-1). A connector that leaks
+per call, blocks its loop, errors now and then, or forgets to cancel passes every single-lifecycle
+clause and still fails in production. Load mode runs N lifecycles, C at a time, each worker thread a
+platform of its own, against one connector instance on the embedded service, and fails on any RPC
+error, any orphaned job, any unfinished lifecycle, or resident memory growing past a threshold::
+
+    python -m conformance.load --connector=conformance.reference.ReferenceConnector -n 200 -c 8
+
+Library use: ``run_load(subject, LoadPlan(n=200, concurrency=8)) -> LoadReport``; ``load_subject(spec)``
+builds the subject (and its fake backend) the way the pytest plugin does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import gc
+import importlib
+import itertools
+import json
+import math
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+RPCS = ("CreateTask", "GetTask", "DeleteTask")
+PERCENTILES = (50, 95, 99)
+NO_TERMINAL_PHASE = "NO_TERMINAL_PHASE"
+"""Not a gRPC code: the lifecycle hit its poll or time budget without a terminal phase."""
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How much load, and the limits that make a run fail. Every loop is bounded by ``n`` and ``max_seconds``."""
+
+    n: int = 200
+    concurrency: int = 8
+    abort_share: float = 0.25
+    """Share of lifecycles aborted right after the sync GetTask (create, get, DeleteTask), as user
+    terminates and timeouts do; the rest poll to a terminal phase."""
+    max_seconds: float = 60.0
+    rss_growth_mb: float = 50.0
+    deadline: float = 10.0
+    """Per-call deadline (F-WIRE-3). A short one turns a blocked event loop into DEADLINE_EXCEEDED."""
+    warmup: int = 8
+    """Lifecycles run (and not counted) before the RSS baseline, so first-use caches are not a "leak"."""
+
+    def aborts(self, index: int) -> bool:
+        """Deterministic, evenly spread: lifecycle ``index`` is aborted when the running share ticks over."""
+        return math.floor((index + 1) * self.abort_share) > math.floor(index * self.abort_share)
+
+
+@dataclass
+class LoadReport:
+    """What a load run measured; ``problems`` says why it fails, ``render``/``as_json`` show it."""
+
+    connector: str
+    plan: LoadPlan
+    completed: int
+    aborted: int
+    seconds: float
+    latencies: Dict[str, List[float]]
+    errors: Counter
+    """(rpc, code) -> count; code is a gRPC status name, CRASHED, or NO_TERMINAL_PHASE."""
+    orphans: List[str]
+    rss_before_mb: float
+    rss_after_mb: float
+
+    @property
+    def throughput(self) -> float:
+        return self.completed / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def rss_growth_mb(self) -> float:
+        return self.rss_after_mb - self.rss_before_mb
+
+    def errors_by_code(self) -> Dict[str, int]:
+        counts: Counter = Counter()
+        for (_, code), count in self.errors.items():
+            counts[code] += count
+        return dict(counts)
+
+    def percentiles(self, rpc: str) -> Dict[str, float]:
+        """p50/p95/p99 and max in milliseconds (nearest rank); empty when the RPC was never sent."""
+        ordered = sorted(self.latencies.get(rpc, []))
+        if not ordered:
+            return {}
+        ranks = {f"p{p}": ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] for p in PERCENTILES}
+        return {name: value * 1000 for name, value in {**ranks, "max": ordered[-1]}.items()}
+
+    def problems(self) -> List[str]:
+        """Every reason this run fails; empty means it passed."""
+        found = [f"{count} {rpc} call(s) failed with {code}" for (rpc, code), count in sorted(self.errors.items())]
+        if self.completed < self.plan.n:
+            found.append(f"only {self.completed} of {self.plan.n} lifecycles finished within "
+                         f"{self.plan.max_seconds:g} s")
+        if self.orphans:
+            found.append(f"{len(self.orphans)} orphaned job(s) live and never cancelled: "
+                         f"{', '.join(self.orphans[:5])}")
+        if self.rss_growth_mb > self.plan.rss_growth_mb:
+            found.append(f"RSS grew {self.rss_growth_mb:.1f} MB (limit {self.plan.rss_growth_mb:g} MB): a leak "
+                         "per call grows until the connector pod is OOM-killed")
+        return found
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems()
+
+    def render(self) -> str:
+        lines = [f"load: {self.connector}: {self.completed}/{self.plan.n} lifecycles ({self.aborted} aborted), "
+                 f"concurrency {self.plan.concurrency}, {self.seconds:.2f} s, {self.throughput:.1f} lifecycles/s",
+                 f"{'rpc':<12}{'calls':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"]
+        for rpc in RPCS:
+            stats = self.percentiles(rpc)
+            cells = "".join(f"{stats[k]:>9.1f}" if stats else f"{'-':>9}" for k in ("p50", "p95", "p99", "max"))
+            lines.append(f"{rpc:<12}{len(self.latencies.get(rpc, [])):>7}{cells}")
+        errors = ", ".join(f"{code}={count}" for code, count in sorted(self.errors_by_code().items()))
+        lines += [f"errors by code: {errors or 'none'}",
+                  f"orphaned jobs: {len(self.orphans)}",
+                  f"RSS: {self.rss_before_mb:.1f} MB -> {self.rss_after_mb:.1f} MB "
+                  f"({self.rss_growth_mb:+.1f} MB, limit {self.plan.rss_growth_mb:g} MB)"]
+        problems = self.problems()
+        lines.append("result: PASS" if not problems else "result: FAIL\n" + "\n".join(f"  - {p}" for p in problems))
+        return "\n".join(lines)
+
+    def as_json(self) -> Dict[str, Any]:
+        return {
+            "connector": self.connector, "plan": dataclasses.asdict(self.plan), "completed": self.completed,
+            "aborted": self.aborted, "seconds": self.seconds, "lifecycles_per_second": self.throughput,
+            "latency_ms": {rpc: self.percentiles(rpc) for rpc in RPCS},
+            "calls": {rpc: len(self.latencies.get(rpc, [])) for rpc in RPCS},
+            "errors_by_code": self.errors_by_code(),
+            "errors_by_rpc": {f"{rpc}:{code}": count for (rpc, code), count in self.errors.items()},
+            "orphans": self.orphans, "rss_before_mb": self.rss_before_mb, "rss_after_mb": self.rss_after_mb,
+            "rss_growth_mb": self.rss_growth_mb, "passed": self.passed, "problems": self.problems(),
+        }
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process (the connector runs in it), after a full collection.
+
+    /proc/self/statm gives the current value; ``ru_maxrss`` (the peak) is the fallback off Linux.
+    """
+    gc.collect()
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class _Tally:
+    """What the workers of one pool found; each worker appends under ``lock``."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    completed: int = 0
+    aborted: int = 0
+    errors: Counter = field(default_factory=Counter)
+    latencies: Dict[str, List[float]] = field(default_factory=dict)
+
+    def add(self, aborted: bool, error: Optional[Tuple[str, str]]) -> None:
+        with self.lock:
+            self.completed += 1
+            self.aborted += aborted
+            if error is not None:
+                self.errors[error] += 1
+
+    def add_latencies(self, entries: Sequence[Any]) -> None:
+        with self.lock:
+            for entry in entries:
+                self.latencies.setdefault(entry.call, []).append(entry.took)
+
+
+def _lifecycle(platform: Any, abort: bool) -> Optional[Tuple[str, str]]:
+    """One attempt as the platform runs it; returns (rpc, code) of the failure that ended it, if any."""
+    from conformance.errors import CallTimedOut, RpcFailed
+    from conformance.platform import LifecycleBudgetExceeded
+
+    try:
+        if abort:
+            platform.delete(platform.start().meta)
+        else:
+            platform.run()
+    except CallTimedOut as exc:
+        return exc.what, "DEADLINE_EXCEEDED"
+    except RpcFailed as exc:
+        return exc.method, exc.code
+    except LifecycleBudgetExceeded:
+        return "GetTask", NO_TERMINAL_PHASE
+    return None
+
+
+def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, count: int, stop_at: float) -> Tuple[_Tally, float]:
+    """``count`` lifecycles on ``plan.concurrency`` threads, none started after ``stop_at``."""
+    tally = _Tally()
+    indices = itertools.count()  # shared: each worker takes the next index
+    began = time.perf_counter()
+
+    def worker() -> None:
+        platform = make_platform()
+        for index in indices:
+            if index >= count or time.perf_counter() > stop_at:
+                break
+            abort = plan.aborts(index)
+            tally.add(abort, _lifecycle(platform, abort))
+        tally.add_latencies(platform.transcript.entries)
+
+    threads = [threading.Thread(target=worker, name=f"load-{i}", daemon=True)
+               for i in range(max(1, min(plan.concurrency, count)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        # Each lifecycle is bounded by deadline and budget, so this ends; the join bound is a backstop.
+        thread.join(plan.max_seconds + plan.deadline * 3 + 5)
+    return tally, time.perf_counter() - began
+
+
+def _orphans(backend: Any) -> List[str]:
+    """Live jobs nobody asked to stop. A cancelled job stays CANCELLING until read, and after an abort
+    nothing reads it again (F-DELETE-1), so a cancel request counts as stopping it."""
+    if backend is None:
+        return []
+    return [job.job_id for job in backend.live_jobs() if job.cancels == 0]
+
+
+def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
+    """Run ``plan.n`` lifecycles against one instance from ``subject.factory`` on the embedded service.
+
+    ``subject`` is a :class:`conformance.run.Subject`: its template/inputs default as in the suite,
+    and its ``backend`` (a fake with ``live_jobs()``) is checked for orphans afterwards.
+    """
+    from conformance.config import ConformanceConfig
+    from conformance.platform import Platform
+    from conformance.run import ClauseRun
+    from conformance.service import ServiceRuntime
+    from conformance.transcript import Transcript
+
+    stop_at = time.perf_counter() + plan.max_seconds
+    budget = min(ConformanceConfig().lifecycle_budget, plan.max_seconds)
+    config = ConformanceConfig(call_deadline=plan.deadline, lifecycle_budget=budget)
+    runtime = ServiceRuntime()
+    try:
+        with tempfile.TemporaryDirectory(prefix="conformance-load-") as workdir:
+            run = ClauseRun(subject, runtime, config, workdir)  # builds and installs the one instance
+
+            def make_platform() -> Platform:
+                return Platform(runtime, run.spec, config, Transcript())
+
+            _run_pool(make_platform, plan, min(plan.warmup, plan.n), stop_at)
+            before = rss_mb()
+            tally, seconds = _run_pool(make_platform, plan, plan.n, stop_at)
+            after = rss_mb()
+    finally:
+        runtime.close()
+    return LoadReport(subject.name, plan, tally.completed, tally.aborted, seconds, tally.latencies,
+                      tally.errors, _orphans(subject.backend), before, after)
+
+
+def _load_callable(spec: str) -> Callable[..., Any]:
+    """``pkg.mod:func`` or ``pkg.mod.func`` to the object it names."""
+    from conformance.loading import split_path
+
+    module_name, attr = split_path(spec)
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@contextlib.contextmanager
+def load_subject(connector_spec: str, factory_spec: Optional[str] = None) -> Iterator[Any]:
+    """The subject for ``connector_spec``, bound like the plugin binds it, for the ``with`` block.
+
+    Classes declaring ``conformance_backend = "jobs"`` get a fresh fake job service and ``base_url=``;
+    others are built with no arguments. ``factory_spec`` names a callable ``factory(backend)`` (the
+    fake, or None) returning the connector instance, for connectors that need more.
+    """
+    from conformance.loading import load_connector_class
+    from conformance.pytest_bridge import default_factory, speaks_job_api, started_job_service
+    from conformance.run import Subject
+
+    cls = load_connector_class(connector_spec)
+    with contextlib.ExitStack() as stack:
+        backend = stack.enter_context(started_job_service(None)) if speaks_job_api(cls) else None
+        if factory_spec:
+            custom = _load_callable(factory_spec)
+            factory: Callable[[], Any] = lambda: custom(backend)  # noqa: E731
+        else:
+            factory = default_factory(cls, backend)
+        yield Subject(cls.__name__, factory, backend=backend)
+
+
+def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    defaults = LoadPlan()
+    parser = argparse.ArgumentParser(prog="python -m conformance.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connector", required=True, help="connector class, pkg.mod.Class or pkg.mod:Class")
+    parser.add_argument("--factory", help="callable pkg.mod:func(backend) -> connector instance")
+    parser.add_argument("-n", type=int, default=defaults.n, help="lifecycles to run (default %(default)s)")
+    parser.add_argument("-c", "--concurrency", type=int, default=defaults.concurrency,
+                        help="lifecycles in flight at once (default %(default)s)")
+    parser.add_argument("--abort-share", type=float, default=defaults.abort_share,
+                        help="share of lifecycles aborted with DeleteTask (default %(default)s)")
+    parser.add_argument("--max-seconds", type=float, default=defaults.max_seconds,
+                        help="no lifecycle starts after this (default %(default)s)")
+    parser.add_argument("--rss-growth-mb", type=float, default=defaults.rss_growth_mb,
+                        help="fail if resident memory grows more (default %(default)s)")
+    parser.add_argument("--deadline", type=float, default=defaults.deadline,
+                        help="seconds per call (default %(default)s, F-WIRE-3)")
+    parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Exit 0 if the run passed, 1 if it found a problem, 2 if the connector could not be loaded."""
+    from conformance.loading import ConnectorLoadError
+    from conformance.run import ConnectorConstructionError
+
+    args = _arguments(argv)
+    plan = LoadPlan(n=args.n, concurrency=args.concurrency, abort_share=args.abort_share,
+                    max_seconds=args.max_seconds, rss_growth_mb=args.rss_growth_mb, deadline=args.deadline)
+    try:
+        with load_subject(args.connector, args.factory) as subject:
+            report = run_load(subject, plan)
+    except (ConnectorLoadError, ConnectorConstructionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(report.as_json(), out, indent=2)
+    return 0 if report.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
