@@ -21,14 +21,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("connectors", type="linelist", default=[],
                   help="connector classes to check when --connector is not given")
     bridge.add_config_options(group, parser)
+    bridge.add_gate_options(group, parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     bridge.add_suite(config)
+    config.pluginmanager.register(GateHooks(config))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     bridge.parametrize(metafunc)
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    bridge.label_items(items)
+
+
+class GateHooks:
+    """The hooks that need the session's config (pytest gives logreport no config): one per session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        bridge.record(self.config, report)
+
+    def pytest_sessionfinish(self) -> None:
+        bridge.write_report(self.config)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        bridge.summarize(terminalreporter, self.config)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ states mapped to a clear message, transient errors retried with a bound, a small
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -44,6 +46,12 @@ PHASES = {
 class JobMeta(ResourceMeta):
     job_id: str
     submitted_at: float
+
+    @classmethod
+    def decode(cls, data: bytes) -> "JobMeta":
+        """Ignore fields this version does not know: a meta written by a newer release survives a rollback."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in json.loads(data).items() if k in known})
 
 
 class Unavailable(Exception):

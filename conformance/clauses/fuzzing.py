@@ -1,11 +1,55 @@
-"""Metadata fuzzing: every meta that metadata_type's type hints allow must round-trip (F-WIRE-1)."""
+"""Metadata fuzzing: every meta that metadata_type's type hints allow must round-trip (F-WIRE-1).
+
+Profiles trade time for depth: ``dev`` (the default) keeps the edit loop fast, ``ci`` runs more
+examples from a fixed seed so a merge gate never flakes, ``thorough`` is for a nightly job. Every
+failure prints its seed and a minimal reproduction, so a red CI run can be replayed locally.
+"""
 
 from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Tuple
 
 from conformance.clause import ClauseFailure, ClauseSkip, clause
 from conformance.errors import brief
 from conformance.metadata_strategies import metadata_strategy
 from conformance.roundtrip import first_difference
+from conformance.snapshots import connector_dir, record
+
+RECORDED_SAMPLES = 20
+"""Round-tripping fuzz examples stored per run when a snapshot directory is set (META-UPGRADE reads them)."""
+SECONDS_PER_EXAMPLE = 0.05
+"""Deadline allowance per example beyond the lifecycle budget, so big profiles are not cut off."""
+
+
+@dataclass(frozen=True)
+class FuzzProfile:
+    min_examples: int
+    fixed_seed: Optional[int]
+    """None: a fresh seed per run (printed on failure); else every run replays the same examples."""
+
+
+PROFILES = {
+    "dev": FuzzProfile(min_examples=0, fixed_seed=None),
+    "ci": FuzzProfile(min_examples=1000, fixed_seed=20240601),
+    "thorough": FuzzProfile(min_examples=10_000, fixed_seed=None),
+}
+
+
+def profile(name: str) -> FuzzProfile:
+    """The named profile; an unknown name is a ValueError listing the known ones."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown fuzz profile {name!r} (known: {', '.join(PROFILES)})")
+    return PROFILES[name]
+
+
+def fuzz_plan(config) -> Tuple[int, int]:
+    """(examples, seed): --connector-fuzz-examples raised to the profile's minimum; an explicit seed wins."""
+    chosen = profile(config.fuzz_profile)
+    examples = max(config.fuzz_examples, chosen.min_examples)
+    seed = config.fuzz_seed or chosen.fixed_seed or random.SystemRandom().randrange(1, 2 ** 32)
+    return examples, seed
 
 
 @clause("META-FUZZ", fact="F-WIRE-1")
@@ -19,15 +63,14 @@ def fuzz_roundtrip(run) -> None:
                          "give strategies with the connector_metadata_strategies fixture")
     if unsupported:
         run.notes.append(f"META-FUZZ: fields left at their defaults: {unsupported}")
-
-    def loss(meta) -> str | None:
-        try:
-            return first_difference(meta, meta_type.decode(meta.encode()))
-        except Exception as exc:
-            return f"encode/decode raised {brief(exc)}"
-
-    example = run.runtime.run_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, run.config),
-                                       run.config.lifecycle_budget, "metadata fuzzing")
+    samples: List[bytes] = []
+    loss = _loss_recording(meta_type, samples)
+    examples, seed = fuzz_plan(run.config)
+    example = run.runtime.run_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, examples, seed),
+                                       run.config.lifecycle_budget + examples * SECONDS_PER_EXAMPLE,
+                                       "metadata fuzzing")
+    if run.config.snapshots_dir:
+        record(connector_dir(run.config.snapshots_dir, run.connector), "fuzz", samples)
     if example is None:
         return
     problem = loss(example)  # re-checked: only a reproducible loss is reported
@@ -36,21 +79,46 @@ def fuzz_roundtrip(run) -> None:
         return
     raise ClauseFailure(
         expected=f"decode(encode(m)) == m for every {meta_type.__name__} the type hints allow",
-        observed=f"shrunk counterexample: {example!r:.300}\n{problem}",
+        observed=f"shrunk counterexample: {example!r:.300}\n{problem}\n{_reproduction(run, meta_type, example, seed)}",
         consequence="A job whose meta holds such a value is polled or cancelled with different data than "
                     "create() produced, or GetTask fails with INTERNAL for the task's whole life.",
         fix="Encode that type losslessly (or narrow the type hint to what you actually store).",
     )
 
 
-def _shrunk_counterexample(strategy, loss, config):
+def _loss_recording(meta_type: type, samples: List[bytes]) -> Callable[[Any], Optional[str]]:
+    """The round-trip check; encodings that survive it are kept (a few) as upgrade snapshots."""
+
+    def loss(meta) -> Optional[str]:
+        try:
+            encoded = meta.encode()
+            problem = first_difference(meta, meta_type.decode(encoded))
+        except Exception as exc:
+            return f"encode/decode raised {brief(exc)}"
+        if problem is None and isinstance(encoded, bytes) and len(samples) < RECORDED_SAMPLES:
+            samples.append(encoded)
+        return problem
+
+    return loss
+
+
+def _reproduction(run, meta_type: type, example: Any, seed: int) -> str:
+    """The seed to replay the search and the few lines that show the loss without the suite."""
+    return (f"seed: {seed} (replay: -k META-FUZZ --connector-fuzz-seed={seed} "
+            f"--connector-fuzz-profile={run.config.fuzz_profile})\n"
+            f"minimal reproduction:\n"
+            f"    from {meta_type.__module__} import {meta_type.__qualname__.split('.')[0]}\n"
+            f"    meta = {example!r:.300}\n"
+            f"    assert {meta_type.__qualname__}.decode(meta.encode()) == meta")
+
+
+def _shrunk_counterexample(strategy, loss, examples: int, seed: int):
     from hypothesis import HealthCheck, find, settings
     from hypothesis.errors import NoSuchExample
 
     try:
-        return find(strategy, lambda meta: loss(meta) is not None, settings=settings(
-            max_examples=config.fuzz_examples, database=None, deadline=None,
-            suppress_health_check=list(HealthCheck),
+        return find(strategy, lambda meta: loss(meta) is not None, random=random.Random(seed), settings=settings(
+            max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck),
         ))
     except NoSuchExample:
         return None

@@ -1,0 +1,87 @@
+"""``--connector=all``: every async connector installed, found the way flytekit finds them.
+
+flytekit imports each ``flytekit.plugins`` entry point (``load_implicit_plugins``), and each plugin
+registers connector instances in ``ConnectorRegistry`` at import; ``pyflyte serve connector`` then
+serves whatever the registry holds. Discovery does the same, one plugin at a time, so a plugin that
+fails to import is reported on its own instead of taking every other connector down with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from typing import Any, Dict, Iterator, List, Union
+
+from conformance.errors import brief
+from conformance.loading import ConnectorLoadError, require_supported_flytekit, validate_connector_class
+
+ALL = "all"
+GROUP = "flytekit.plugins"
+BUILT_IN = "flytekit."
+"""flytekit registers its own connectors (the sensor engine) at import: not installed plugins, not checked."""
+Loaded = Dict[str, Union[type, str]]
+"""spec -> connector class, or the one-line reason it cannot be checked"""
+
+
+def discover() -> Loaded:
+    """Load every plugin entry point, then read the registry; failures become one-line entries."""
+    with _implicit_plugins_deferred():
+        require_supported_flytekit()
+    loaded: Loaded = {}
+    plugins = _entry_points()
+    for plugin in plugins:
+        try:
+            plugin.load()
+        except BaseException as exc:  # noqa: B036 - a plugin may raise anything at import, SystemExit included
+            loaded[f"{GROUP}:{plugin.name}"] = (f"flytekit plugin {plugin.name!r} ({plugin.value}) failed to "
+                                                f"import: {brief(exc)}")
+    for cls in _registered_async_classes():
+        spec = f"{cls.__module__}.{cls.__qualname__}"
+        try:
+            loaded[spec] = validate_connector_class(cls, spec)
+        except ConnectorLoadError as exc:
+            loaded[spec] = str(exc)
+    if not loaded:
+        loaded[ALL] = (f"no async connector is registered in flytekit's ConnectorRegistry after loading "
+                       f"{len(plugins)} '{GROUP}' entry point(s)")
+    return loaded
+
+
+def _entry_points() -> List[Any]:
+    from importlib.metadata import entry_points
+
+    found = entry_points()
+    group = found.select(group=GROUP) if hasattr(found, "select") else found.get(GROUP, [])
+    return list({plugin.name: plugin for plugin in group}.values())  # a dist on sys.path twice lists twice
+
+
+def _registered_async_classes() -> List[type]:
+    from flytekit.extend.backend.base_connector import AsyncConnectorBase, ConnectorRegistry
+
+    instances = ConnectorRegistry._REGISTRY.values()
+    classes = dict.fromkeys(type(c) for c in instances if isinstance(c, AsyncConnectorBase))
+    return [cls for cls in classes if not cls.__module__.startswith(BUILT_IN)]
+
+
+@contextlib.contextmanager
+def _implicit_plugins_deferred() -> Iterator[None]:
+    """Import flytekit without its ``load_implicit_plugins`` step.
+
+    ``import flytekit`` loads every plugin itself and one broken plugin makes that import raise;
+    hiding the group during the first import lets :func:`discover` load and report each one.
+    """
+    names = ["importlib.metadata"] + (["importlib_metadata"] if sys.version_info < (3, 10) else [])
+    modules = [importlib.import_module(name) for name in names]  # flytekit uses the backport before 3.10
+    originals = [module.entry_points for module in modules]
+
+    def hiding(original: Any) -> Any:
+        return lambda **params: [] if params.get("group") == GROUP else original(**params)
+
+    for module, original in zip(modules, originals):
+        module.entry_points = hiding(original)
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, originals):
+            module.entry_points = original

@@ -1,0 +1,67 @@
+"""Waivers from the connector repo's ``pyproject.toml``: known failures, each with a reason.
+
+    [tool.connector-conformance.waivers.MyConnector]
+    DELETE-PURGED = "backend answers 500 for purged jobs; fixed by #123"
+
+Keys are connector class names (as in the test ids), then clause IDs. Anything unexpected is an
+error rather than ignored: a misspelt clause ID would otherwise silently waive nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Any, Collection, Dict
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+SECTION = "tool.connector-conformance"
+Waivers = Dict[str, Dict[str, str]]
+"""connector class name -> clause ID -> reason"""
+
+
+class WaiverError(ValueError):
+    """The waiver table is malformed; the message is one line naming the file and the key."""
+
+
+def load_waivers(pyproject: Path, clause_ids: Collection[str]) -> Waivers:
+    """The waivers in ``pyproject``; no file or no section means none."""
+    if not pyproject.is_file():
+        return {}
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise WaiverError(f"{pyproject}: invalid TOML: {exc}") from None
+    section = document.get("tool", {}).get("connector-conformance", {})
+    return parse_section(section, clause_ids, where=f"{pyproject} [{SECTION}]")
+
+
+def parse_section(section: Any, clause_ids: Collection[str], where: str) -> Waivers:
+    table = _table(section, where)
+    unknown = sorted(set(table) - {"waivers"})
+    if unknown:
+        raise WaiverError(f"{where}: unknown key {unknown[0]!r} (known: waivers)")
+    waivers = _table(table.get("waivers", {}), f"{where}.waivers")
+    return {connector: _clauses(reasons, clause_ids, f"{where}.waivers.{connector}")
+            for connector, reasons in waivers.items()}
+
+
+def _clauses(reasons: Any, clause_ids: Collection[str], where: str) -> Dict[str, str]:
+    for clause_id, reason in _table(reasons, where).items():
+        if clause_id not in clause_ids:
+            close = difflib.get_close_matches(clause_id, clause_ids, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise WaiverError(f"{where}: unknown clause ID {clause_id!r}{hint}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise WaiverError(f"{where}: {clause_id} needs a reason: {clause_id} = \"why it is waived\"")
+    return dict(reasons)
+
+
+def _table(value: Any, where: str) -> Dict[str, Any]:
+    if not isinstance(value, dict):
+        raise WaiverError(f"{where}: expected a table, got {type(value).__name__} {value!r:.60}")
+    return value

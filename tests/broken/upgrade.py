@@ -1,0 +1,72 @@
+"""Connectors that break an upgrade clause: the reference connector with one meta schema change each."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from flytekit.extend.backend.base_connector import ResourceMeta
+
+from broken.metadata import MetaSwap
+from conformance.reference import JobMeta
+
+# --- META-UPGRADE ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RenamedIdMeta(ResourceMeta):
+    """job_id renamed to id in a refactor; decode() tolerates extra keys but has no fallback for the old name."""
+
+    id: str
+    submitted_at: float
+
+    @property
+    def job_id(self) -> str:
+        return self.id
+
+    @classmethod
+    def decode(cls, data: bytes) -> RenamedIdMeta:
+        fields = json.loads(data)
+        return cls(id=fields["id"], submitted_at=fields["submitted_at"])
+
+
+class RenamedMetaField(MetaSwap):
+    """META-UPGRADE: a release renamed a meta field, so metas stored by the previous release no longer decode."""
+
+    meta_type = RenamedIdMeta
+
+    def convert(self, meta: JobMeta) -> RenamedIdMeta:
+        return RenamedIdMeta(id=meta.job_id, submitted_at=meta.submitted_at)
+
+
+# --- META-EXTRA-FIELD -----------------------------------------------------------------------------
+
+
+@dataclass
+class StrictMeta(JobMeta):
+    decode = classmethod(ResourceMeta.decode.__func__)  # flytekit's default: every key must be a field
+
+
+class StrictDecode(MetaSwap):
+    """META-EXTRA-FIELD: flytekit's default decode(), which rejects a key it does not know."""
+
+    meta_type = StrictMeta
+
+
+# --- META-MISSING-FIELD ---------------------------------------------------------------------------
+
+
+@dataclass
+class RegionMeta(JobMeta):
+    region: str = "us-east-1"
+
+    @classmethod
+    def decode(cls, data: bytes) -> RegionMeta:
+        fields = json.loads(data)
+        return cls(job_id=fields["job_id"], submitted_at=fields["submitted_at"], region=fields["region"])
+
+
+class RequiredOnDecode(MetaSwap):
+    """META-MISSING-FIELD: region has a default in the class, but decode() reads it as if always present."""
+
+    meta_type = RegionMeta
