@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 
@@ -33,6 +34,16 @@ class RpcFailed(ConnectorCallError):
         self.details = details
         where = user_frame(details)
         super().__init__(f"{method} failed with {code}: {last_line(details)}" + (f" (at {where})" if where else ""))
+
+
+class EgressRefused(ConnectionRefusedError):
+    """Raised in connector code by the NET-EGRESS guard: the suite reaches loopback only."""
+
+    def __init__(self, destination: str):
+        self.destination = destination
+        super().__init__(errno.ECONNREFUSED, f"conformance NET-EGRESS guard refused a connection to {destination}: "
+                                             "only loopback is reachable in connector tests "
+                                             "(--connector-allow-network turns the guard off for live tests)")
 
 
 def brief(exc: BaseException) -> str:

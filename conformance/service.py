@@ -17,8 +17,11 @@ from typing import Any, Awaitable, Callable, List, Optional
 import grpc
 
 from conformance.errors import CallCrashed, CallTimedOut
+from conformance.guards.loop_watch import LoopWatch
 
 LOOPBACK = "127.0.0.1"
+SYNC_WORKERS = 10
+"""Worker threads for synchronous connector methods, as in ``pyflyte serve connector`` (F-WIRE-4)."""
 
 
 class ServiceRuntime:
@@ -37,8 +40,11 @@ class ServiceRuntime:
         self.crashed = threading.Event()
         self._stopping = False
         self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
+            SYNC_WORKERS, thread_name_prefix="connector-service-worker"))
         self._thread = threading.Thread(target=self._serve_forever, name="connector-service", daemon=True)
         self._thread.start()
+        self.loop_watch = LoopWatch(self.loop, self._thread)
         self._server, self.port = self._submit(self._start_server()).result(timeout=10)
         self.channel = grpc.insecure_channel(f"{LOOPBACK}:{self.port}")
 
@@ -108,6 +114,7 @@ class ServiceRuntime:
         self._registry._REGISTRY.clear()
         self._registry._REGISTRY.update(self._saved_routes)
         self._grpc_log.setLevel(self._grpc_log_level)
+        self.loop_watch.close()
         self.channel.close()
         self._stopping = True
         if self.healthy(timeout):

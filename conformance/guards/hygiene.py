@@ -1,0 +1,87 @@
+"""Hygiene: the threads, child processes and sockets a connector leaves behind (stdlib only).
+
+The connector service is one long-lived process serving every task of every connector (F-WIRE-4):
+anything a call leaves running or open accumulates until threads or file descriptors run out. Sockets
+and children are read from ``/proc`` (Linux); elsewhere only threads are compared.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import FrozenSet, List
+
+from conformance.guards.frames import ConnectorCode, describe, stack_of
+
+HARNESS_THREAD_PREFIXES = ("connector-service", "fake-")
+"""The service loop, its watchdog and worker pool, and the fake backends' servers."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    threads: FrozenSet[threading.Thread]
+    children: FrozenSet[int]
+    sockets: FrozenSet[str]
+
+
+def snapshot() -> Snapshot:
+    threads = frozenset(t for t in threading.enumerate() if not t.name.startswith(HARNESS_THREAD_PREFIXES))
+    return Snapshot(threads, _children(), _sockets())
+
+
+def _children() -> FrozenSet[int]:
+    mine = str(os.getpid())
+    found = set()
+    for entry in _listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            if fields[1] == mine and fields[0] != "Z":
+                found.add(int(entry))
+    return frozenset(found)
+
+
+def _sockets() -> FrozenSet[str]:
+    found = set()
+    for fd in _listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return frozenset(found)
+
+
+def _listdir(path: str) -> List[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def leftovers(before: Snapshot, code: ConnectorCode, grace: float) -> List[str]:
+    """What is new since ``before`` and still there after ``grace`` seconds (closing can take a moment)."""
+    deadline = time.monotonic() + grace
+    while True:
+        found = _new_since(before, code)
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _new_since(before: Snapshot, code: ConnectorCode) -> List[str]:
+    now = snapshot()
+    frames = sys._current_frames()
+    threads = [f"thread {t.name!r} ({'daemon, ' if t.daemon else ''}at "
+               f"{describe(code.innermost(stack_of(frames.get(t.ident))))})"
+               for t in now.threads - before.threads if t.is_alive()]
+    children = [f"child process {pid}" for pid in sorted(now.children - before.children)]
+    sockets = now.sockets - before.sockets
+    return threads + children + ([f"{len(sockets)} open socket(s)"] if sockets else [])

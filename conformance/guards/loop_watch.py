@@ -1,0 +1,123 @@
+"""A watchdog for the service's event loop: names the connector frame that held it (F-WIRE-4).
+
+A heartbeat callback on the loop stamps the time every ``tick``; a watchdog thread checks the stamp. When
+the beat is late by more than the threshold, the loop thread's stack (``sys._current_frames()``) shows
+what is running instead of the loop. Only stalls with connector code on that stack count, seen at the
+same line by two consecutive samples, so a machine that deschedules the process, the GIL held by a
+worker thread, flytekit or gRPC work, and the one-off cost of an import are never blamed on the connector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator, List, Optional
+
+from conformance.guards.frames import ConnectorCode, StackEntry, describe, importing, stack_of
+
+TICK = 0.01
+"""Seconds between heartbeats and between watchdog samples."""
+
+
+@dataclass
+class Stall:
+    """The loop did not run for ``seconds`` while the connector was at ``frame``."""
+
+    frame: StackEntry
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"the loop stalled {self.seconds * 1000:.0f} ms at {describe(self.frame)}"
+
+
+@dataclass
+class _Sighting:
+    """A late heartbeat seen with the loop in connector code: ``stamp`` identifies the stall."""
+
+    stamp: float
+    frame: StackEntry
+    stall: Optional[Stall] = None
+
+    def same_place(self, stamp: float, frame: StackEntry) -> bool:
+        """Same stall, same connector function (a busy loop moves between lines)."""
+        return stamp == self.stamp and (frame[0], frame[2]) == (self.frame[0], self.frame[2])
+
+
+@dataclass
+class _Recording:
+    code: ConnectorCode
+    threshold: float
+    stalls: List[Stall]
+
+
+class LoopWatch:
+    """Heartbeat on ``loop`` plus a daemon watchdog thread; records stalls while a recording is open."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, loop_thread: threading.Thread):
+        self._loop = loop
+        self._loop_thread = loop_thread
+        self._last_beat = time.monotonic()
+        self._recording: Optional[_Recording] = None
+        self._exempt = 0
+        self._seen: Optional[_Sighting] = None
+        self._stop = threading.Event()
+        loop.call_soon_threadsafe(self._beat)
+        self._thread = threading.Thread(target=self._watch, name="connector-service-watchdog", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        self._last_beat = time.monotonic()
+        if not self._stop.is_set():
+            self._loop.call_later(TICK, self._beat)
+
+    @contextlib.contextmanager
+    def recording(self, code: ConnectorCode, threshold: float) -> Iterator[List[Stall]]:
+        """Record the stalls over ``threshold`` seconds caused by ``code`` until the block ends."""
+        stalls: List[Stall] = []
+        self._recording = _Recording(code, threshold, stalls)
+        try:
+            yield stalls
+        finally:
+            self._recording = None
+
+    @contextlib.contextmanager
+    def exempt(self) -> Iterator[None]:
+        """Harness work on the loop that the platform does elsewhere (constructing the connector)."""
+        self._exempt += 1
+        try:
+            yield
+        finally:
+            self._exempt -= 1
+
+    def _watch(self) -> None:
+        while not self._stop.wait(TICK):
+            recording = self._recording
+            if recording is None or self._exempt:
+                self._seen = None
+                continue
+            self._sample(recording)
+
+    def _sample(self, recording: _Recording) -> None:
+        stamp = self._last_beat
+        late = time.monotonic() - stamp - TICK
+        if late <= recording.threshold:
+            self._seen = None
+            return
+        stack = stack_of(sys._current_frames().get(self._loop_thread.ident))
+        frame = None if importing(stack) else recording.code.innermost(stack)
+        seen = self._seen
+        if frame is None or seen is None or not seen.same_place(stamp, frame):
+            self._seen = _Sighting(stamp, frame) if frame is not None else None
+            return
+        if seen.stall is None:  # a second sample in the same place: a confirmed stall
+            seen.stall = Stall(frame, late)
+            recording.stalls.append(seen.stall)
+        seen.stall.frame, seen.stall.seconds = frame, late
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
