@@ -10,13 +10,22 @@ import contextlib
 import functools
 import os
 import warnings
-from typing import Any, Dict, Iterator, List, Optional, Union
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Optional, Union
 
 import pytest
 
+if TYPE_CHECKING:
+    from conformance.report import Row
+
 SUITE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite.py")
+DEFAULT_FAIL_ON = "MUST,SHOULD"
 _LOADED = pytest.StashKey[Dict[str, Union[type, str]]]()
 _UNBUILDABLE = pytest.StashKey[Dict[str, str]]()
+_GATE = pytest.StashKey["Gate"]()
+_ROWS = pytest.StashKey[Dict[str, "Row"]]()
+_WRITTEN = pytest.StashKey[List[Path]]()
 
 
 def connector_specs(config: pytest.Config) -> List[str]:
@@ -32,6 +41,7 @@ def add_suite(config: pytest.Config) -> None:
     """
     if not connector_specs(config):
         return
+    gate_settings(config)  # a bad option or waiver table is a usage error before anything runs
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = []
     config.args.append(f"{SUITE_PATH}::test_connector_loads")
@@ -54,6 +64,24 @@ def add_config_options(group: Any, parser: pytest.Parser) -> None:
         parser.addini(dest, default=None, help=help)
 
 
+def add_gate_options(group: Any, parser: pytest.Parser) -> None:
+    """Options of the CI gate itself (not of a clause run), with the same flag/ini naming as the knobs."""
+    gate_options = {
+        "report": "write the connector x clause table to PATH.json and PATH.md (Markdown for a PR comment)",
+        "fail-on": f"levels whose failures fail the run: MUST, MUST,SHOULD or none (default {DEFAULT_FAIL_ON})",
+    }
+    for name, help in gate_options.items():
+        dest = "connector_" + name.replace("-", "_")
+        group.addoption(f"--connector-{name}", dest=dest, default=None, metavar="VALUE", help=help)
+        parser.addini(dest, default=None, help=help)
+
+
+def option_or_ini(config: pytest.Config, dest: str) -> Any:
+    """The command-line value, else the ini value; None or "" when neither is set."""
+    value = config.getoption(dest)
+    return config.getini(dest) if value is None else value
+
+
 def config_from(config: pytest.Config) -> Any:
     """ConformanceConfig from the command line, then the ini file, then the defaults."""
     from conformance.config import ConformanceConfig, knobs
@@ -61,12 +89,40 @@ def config_from(config: pytest.Config) -> Any:
     values = {}
     for knob in knobs():
         dest = "connector_" + knob.metadata["option"].replace("-", "_")
-        value = config.getoption(dest)
-        if value is None:
-            value = config.getini(dest)
+        value = option_or_ini(config, dest)
         if value not in (None, ""):
             values[knob.name] = _parse(dest, value, type(knob.default))
     return ConformanceConfig(**values)
+
+
+@dataclass(frozen=True)
+class Gate:
+    fail_on: FrozenSet[Any]
+    fail_on_text: str
+    waivers: Dict[str, Dict[str, str]]
+
+
+def gate_settings(config: pytest.Config) -> Gate:
+    """Levels that fail the run and the rootdir's waivers, validated once per session."""
+    if _GATE not in config.stash:
+        config.stash[_GATE] = _read_gate(config)
+    return config.stash[_GATE]
+
+
+def _read_gate(config: pytest.Config) -> Gate:
+    from conformance.clause import all_clauses
+    from conformance.clauses.fuzzing import profile
+    from conformance.gate import parse_fail_on
+    from conformance.waivers import WaiverError, load_waivers
+
+    text = option_or_ini(config, "connector_fail_on") or DEFAULT_FAIL_ON
+    try:
+        profile(config_from(config).fuzz_profile)
+        fail_on = parse_fail_on(text)
+        waivers = load_waivers(config.rootpath / "pyproject.toml", {c.id for c in all_clauses()})
+    except (ValueError, WaiverError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return Gate(fail_on, ",".join(sorted(level.value for level in fail_on)) or "none", waivers)
 
 
 def _parse(dest: str, value: Any, kind: type) -> Any:
@@ -81,15 +137,23 @@ def _parse(dest: str, value: Any, kind: type) -> Any:
 def loaded_connectors(config: pytest.Config) -> Dict[str, Union[type, str]]:
     """Each spec mapped to its class or to the one-line reason it could not be loaded (once per session)."""
     if _LOADED not in config.stash:
+        from conformance.discovery import ALL, discover
         from conformance.loading import ConnectorLoadError, load_connector_class
 
         loaded: Dict[str, Union[type, str]] = {}
         for spec in connector_specs(config):
+            if spec == ALL:
+                loaded.update(discover())
+                continue
             try:
                 loaded[spec] = load_connector_class(spec)
             except ConnectorLoadError as exc:
                 loaded[spec] = str(exc)
         config.stash[_LOADED] = loaded
+        if any(isinstance(c, type) for c in loaded.values()):
+            from conformance import fresh_process
+
+            fresh_process.prestart()  # its imports overlap with the clauses before META-FRESH-PROCESS
     return config.stash[_LOADED]
 
 
@@ -170,21 +234,103 @@ def run_and_report(clause: Any, subject: Any, service: Any, config: Any, request
     result = run_clause(clause, subject, service.runtime(), config)
     if result.unbuildable:
         unbuildable[subject.name] = result.message
-    report(result, request)
+    report(result, subject.name, request)
 
 
-def report(result: Any, request: pytest.FixtureRequest) -> None:
-    """Turn a ClauseResult into pytest's outcome, with the clause's ID, level and fact on the report."""
-    from conformance.run import Outcome
+def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
+    """Turn a ClauseResult into pytest's outcome through the gate (levels, waivers).
+
+    The gate status goes on the report as a user property, so the controller's table is right under
+    xdist too. Results that must not fail the run (WAIVED, WARN) are xfails: visible, not red.
+    """
+    from conformance.gate import Status, decide
 
     clause = result.clause
-    request.node.user_properties.extend(
-        [("clause", clause.id), ("level", clause.level.value), ("fact", clause.fact)]
-    )
+    gate = gate_settings(request.config)
+    waiver = gate.waivers.get(connector, {}).get(clause.id)
+    status = decide(result.outcome.value, clause.level, waiver, gate.fail_on)
     for note in result.notes:
         warnings.warn(ConformanceNote(note))
-    header = f"{clause.id} [{clause.level.value}, {clause.fact}] {clause.summary}"
-    if result.outcome is Outcome.FAIL:
-        pytest.fail(f"{header}\n{result.message}", pytrace=False)
-    if result.outcome is Outcome.SKIP:
+    failure = f"{clause.id} [{clause.level.value}, {clause.fact}] {clause.summary}\n{result.message}"
+    details = {
+        Status.SKIP: result.message,
+        Status.WAIVED: f"waived: {waiver}",
+        Status.WARN: f"{clause.level.value} failure, not gating (fail on: {gate.fail_on_text})\n{failure}",
+        Status.STALE: f"STALE waiver: {connector} passes {clause.id} now; delete {clause.id} from "
+                      f"[tool.connector-conformance.waivers.{connector}] in pyproject.toml (it said: {waiver})",
+    }
+    request.node.user_properties += [("status", status.value), ("detail", details.get(status, ""))]
+    if status is Status.FAIL:
+        pytest.fail(failure, pytrace=False)
+    if status is Status.STALE:
+        pytest.fail(details[status], pytrace=False)
+    if status is Status.SKIP:
         pytest.skip(f"{clause.id}: {result.message}")
+    if status in (Status.WAIVED, Status.WARN):
+        pytest.xfail(f"{clause.id} {status.value} ({details[status].splitlines()[0]})")
+
+
+def label_items(items: List[pytest.Item]) -> None:
+    """Connector, clause, level and fact as user properties from collection on, so every report (and
+    JUnit's <properties>) says which clause it is, even a setup error."""
+    from conformance.report import LOAD
+
+    for item in items:
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if "conformance_clause" in params:
+            clause = params["conformance_clause"]
+            connector = params.get("connector_class") or getattr(item.cls, "connector", None)
+            item.user_properties += [("connector", getattr(connector, "__name__", repr(connector))),
+                                     ("clause", clause.id), ("level", clause.level.value), ("fact", clause.fact)]
+        elif "connector_spec" in params:
+            loaded = loaded_connectors(item.config)[params["connector_spec"]]
+            name = loaded.__name__ if isinstance(loaded, type) else params["connector_spec"]
+            item.user_properties += [("connector", name), ("clause", LOAD)]
+
+
+def record(config: pytest.Config, test_report: pytest.TestReport) -> None:
+    """Keep the latest telling phase of each conformance test as a table row (controller side)."""
+    from conformance.report import row_from
+
+    rows = config.stash.setdefault(_ROWS, {})
+    if test_report.when == "call" or test_report.outcome != "passed" or test_report.nodeid not in rows:
+        row = row_from(dict(test_report.user_properties), test_report.outcome, _reason(test_report))
+        if row is not None:
+            rows[test_report.nodeid] = row
+
+
+def _reason(test_report: pytest.TestReport) -> str:
+    """A skip's reason (pytest keeps it as a (path, line, reason) tuple), else the failure text."""
+    if isinstance(test_report.longrepr, tuple):
+        return test_report.longrepr[2].removeprefix("Skipped: ")
+    return test_report.longreprtext
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def write_report(config: pytest.Config) -> None:
+    """``--connector-report=PATH``: PATH.json and PATH.md, written by the controller only."""
+    stem = option_or_ini(config, "connector_report")
+    if not stem or _is_worker(config) or _ROWS not in config.stash:
+        return
+    from conformance.report import write
+
+    rows = list(config.stash[_ROWS].values())
+    config.stash[_WRITTEN] = write(str(Path(config.invocation_params.dir) / stem), rows,
+                                   gate_settings(config).fail_on_text)
+
+
+def summarize(terminal: Any, config: pytest.Config) -> None:
+    """The connector x clause table after the run, with a line per skip, waiver and warning."""
+    rows = list(config.stash.get(_ROWS, {}).values())
+    if not rows or _is_worker(config):
+        return
+    from conformance.report import terminal_lines
+
+    terminal.write_sep("=", "connector conformance")
+    for line in terminal_lines(rows, gate_settings(config).fail_on_text):
+        terminal.write_line(line)
+    for path in config.stash.get(_WRITTEN, []):
+        terminal.write_line(f"report written to {path}")

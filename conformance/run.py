@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
+from conformance import fresh_process
 from conformance.clause import Clause, ClauseFailure, ClauseSkip, all_clauses
 from conformance.config import ConformanceConfig
 from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, RpcFailed, brief
+from conformance.guards.active import ActiveGuards
 from conformance.platform import LifecycleBudgetExceeded, Platform, describe
 from conformance.service import ServiceHost, ServiceRuntime
 from conformance.task import TaskSpec, as_literal_map_pb, as_template_pb, default_inputs, default_template
@@ -42,10 +44,12 @@ class ConnectorConstructionError(Exception):
 
 
 class ClauseRun:
-    def __init__(self, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, workdir: str):
+    def __init__(self, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, workdir: str,
+                 guards: Optional[ActiveGuards] = None):
         self.subject = subject
         self.runtime = runtime
         self.config = config
+        self.guards = guards if guards is not None else ActiveGuards(runtime.loop_watch, config)
         self.transcript = Transcript()
         self.notes: List[str] = []
         self.backend = subject.backend
@@ -63,7 +67,9 @@ class ClauseRun:
     def fresh_connector(self) -> Any:
         """A new instance from the factory, now the one the service routes to (a restarted pod)."""
         try:
-            connector = self.runtime.run(_construct(self.subject.factory), self.config.call_deadline, "constructor")
+            with self.runtime.loop_watch.exempt():  # the platform constructs connectors at import, off the loop
+                connector = self.runtime.run(_construct(self.subject.factory), self.config.call_deadline,
+                                             "constructor")
         except ConnectorCallError as exc:
             cause = brief(exc.exc) if isinstance(exc, CallCrashed) else str(exc)
             raise ConnectorConstructionError(f"constructing {self.subject.name} failed: {cause}") from None
@@ -71,6 +77,7 @@ class ClauseRun:
             # A broken task_category cannot be routed; lifecycles then get NOT_FOUND, as in production,
             # and STRUCT-TASK-CATEGORY names the cause.
             self.runtime.install(connector)
+        self.guards.connector_built(connector)
         self.connector = connector
         return connector
 
@@ -108,6 +115,11 @@ class ClauseRun:
             raise
         self.transcript.record(f"{method}() [direct]", f"returned {type(result).__name__}", began)
         return result
+
+    def decode(self, data: bytes) -> Any:
+        """``metadata_type.decode(data)`` in a worker thread, under the call deadline, as any connector code."""
+        meta_type = self.connector.metadata_type
+        return self.runtime.run_blocking(lambda: meta_type.decode(data), self.config.call_deadline, "decode()")
 
     def create_direct(self):
         """create() in-process with the arguments the service passes; returns (attempt, meta object)."""
@@ -163,9 +175,14 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
                config: Optional[ConformanceConfig] = None) -> ClauseResult:
     """Run one clause in its own ClauseRun; every way connector code misbehaves becomes a result."""
     config = config or ConformanceConfig()
-    with tempfile.TemporaryDirectory(prefix="conformance-") as workdir:
+    if config.isolate:
+        from conformance.guards.process_isolation import run_isolated
+
+        return run_isolated(clause, subject, config)
+    with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, \
+            ActiveGuards(runtime.loop_watch, config) as guards:
         try:
-            run = ClauseRun(subject, runtime, config, workdir)
+            run = ClauseRun(subject, runtime, config, workdir, guards)
         except ConnectorConstructionError as exc:
             return ClauseResult(clause, Outcome.FAIL, str(exc), unbuildable=True)
         try:
@@ -178,7 +195,7 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
             return _failed(clause, run, budget_failure(exc).render())
         except ConnectorCallError as exc:
             return _failed(clause, run, call_failure(exc).render())
-    return ClauseResult(clause, Outcome.PASS, notes=run.notes)
+    return ClauseResult(clause, Outcome.PASS, notes=run.notes + guards.notes())
 
 
 def _failed(clause: Clause, run: ClauseRun, body: str) -> ClauseResult:
@@ -195,9 +212,10 @@ def call_failure(exc: ConnectorCallError) -> ClauseFailure:
                         "and a blocked event loop stalls every connector in the process (F-WIRE-4).",
             fix="Bound every backend call with a timeout, and never block inside async def.",
         )
-    if isinstance(exc, RpcFailed) and exc.code == "CRASHED":
+    crashed = isinstance(exc, CallCrashed) and not isinstance(exc.exc, Exception)
+    if crashed or isinstance(exc, RpcFailed) and exc.code == "CRASHED":
         return ClauseFailure(
-            expected=f"{exc.method} returns normally",
+            expected=f"{getattr(exc, 'what', None) or exc.method} returns normally",
             observed=str(exc),
             consequence="SystemExit/KeyboardInterrupt in connector code ends the connector service process: "
                         "every task of every connector on that pod errors until it restarts.",
@@ -237,6 +255,7 @@ class Report:
 def check_connector(subject: Subject, config: Optional[ConformanceConfig] = None,
                     clauses: Optional[Iterable[Clause]] = None) -> Report:
     """Every clause against one connector, outside pytest."""
+    fresh_process.prestart()
     host = ServiceHost()
     results: List[ClauseResult] = []
     try:

@@ -35,3 +35,16 @@ def test_fake_backend_guide_example_runs(pytester: pytest.Pytester, monkeypatch:
     bound = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--connector=my_connector.MyConnector")
     assert bound.ret == 0, bound.stdout.str()
     assert "skipped" not in bound.stdout.str()
+
+
+def test_readme_lists_every_option() -> None:
+    from conformance.config import knobs
+
+    readme = (ROOT / "README.md").read_text()
+    names = [k.metadata["option"] for k in knobs()] + ["fail-on", "report"]
+    assert [n for n in names if f"`--connector-{n}`" not in readme] == []
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    command = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert command in (ROOT / "README.md").read_text()

@@ -20,7 +20,7 @@ def _answers(run, method: str, response_type: type) -> None:
     """Call ``method`` for a running job and again once it finished; both answers must be ``response_type``."""
     _declared(run, method)
     lifecycle = run.platform.start()
-    meta = run.connector.metadata_type.decode(lifecycle.meta)
+    meta = run.decode(lifecycle.meta)
     answers = [("a running job", run.call(method, resource_meta=meta))]
     run.platform.poll(lifecycle)
     answers.append(("a finished job", run.call(method, resource_meta=meta)))

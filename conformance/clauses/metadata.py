@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import os
-import subprocess
-import sys
 from typing import Any, Optional
 
+from conformance.fresh_process import reencode
 from conformance.clause import ClauseFailure, ClauseSkip, clause
 from conformance.errors import brief
 from conformance.roundtrip import first_difference
@@ -97,16 +94,6 @@ def size(run) -> None:
     )
 
 
-_FRESH_PROCESS_DECODER = """
-import base64, importlib, sys
-obj = importlib.import_module(sys.argv[1])
-for part in sys.argv[2].split("."):
-    obj = getattr(obj, part)
-meta = obj.decode(base64.b64decode(sys.stdin.read()))
-sys.stdout.write(base64.b64encode(meta.encode()).decode())
-"""
-
-
 @clause("META-FRESH-PROCESS", fact="F-WIRE-1")
 def fresh_process(run) -> None:
     """A meta encoded here decodes in a fresh process with another hash seed (F-WIRE-1)."""
@@ -118,7 +105,7 @@ def fresh_process(run) -> None:
     encoded, problem = _roundtrip(run, meta)
     if problem is not None:
         raise ClauseSkip(f"the meta does not round-trip in this process already (see META-ROUNDTRIP): {problem}")
-    problem = _decode_elsewhere(meta_type, encoded, meta, timeout=max(30.0, run.config.call_deadline))
+    problem = _decode_elsewhere(run, encoded, meta)
     if problem is None:
         return
     raise ClauseFailure(
@@ -130,17 +117,10 @@ def fresh_process(run) -> None:
     )
 
 
-def _decode_elsewhere(meta_type: type, encoded: bytes, original: Any, timeout: float) -> Optional[str]:
-    env = dict(os.environ, PYTHONHASHSEED="4242",
-               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    try:
-        child = subprocess.run(
-            [sys.executable, "-c", _FRESH_PROCESS_DECODER, meta_type.__module__, meta_type.__qualname__],
-            input=base64.b64encode(encoded).decode(), capture_output=True, text=True, env=env, timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return f"decoding in a fresh process did not finish within {timeout:g} s"
-    if child.returncode != 0:
-        lines = child.stderr.strip().splitlines()
-        return f"decoding in a fresh process failed: {lines[-1] if lines else 'exit ' + str(child.returncode)}"
-    return first_difference(original, meta_type.decode(base64.b64decode(child.stdout)))
+def _decode_elsewhere(run, encoded: bytes, original: Any) -> Optional[str]:
+    meta_type = run.connector.metadata_type
+    timeout = max(30.0, run.config.call_deadline)  # the child may still be importing flytekit
+    reencoded, why = reencode(meta_type.__module__, meta_type.__qualname__, encoded, timeout)
+    if reencoded is None:
+        return f"decoding in a fresh process failed: {why}"
+    return first_difference(original, run.decode(reencoded))

@@ -139,7 +139,7 @@ def failure_message(run) -> None:
 def resource_serializes(run) -> None:
     """Every Resource converts to protobuf: custom_info JSON-compatible, log_links TaskLog (F-WIRE-6)."""
     lifecycle = run.platform.start()
-    meta = run.connector.metadata_type.decode(lifecycle.meta)
+    meta = run.decode(lifecycle.meta)
     for _ in range(run.config.max_polls):
         resource = run.call("get", resource_meta=meta)
         problem = _serialization_problem(run, resource)
