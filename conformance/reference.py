@@ -46,6 +46,8 @@ PHASES = {
 class JobMeta(ResourceMeta):
     job_id: str
     submitted_at: float
+    retry_attempt: int = 0
+    """Added after the first release: metas stored before it decode with the default (META-MISSING-FIELD)."""
 
     @classmethod
     def decode(cls, data: bytes) -> "JobMeta":
@@ -122,7 +124,8 @@ class ReferenceConnector(AsyncConnectorBase):
         status, payload = await self.client.call("POST", "/jobs", body)
         if status != 200:
             raise RuntimeError(f"job service rejected the job: HTTP {status}: {payload.get('error')}")
-        return JobMeta(job_id=payload["job_id"], submitted_at=time.time())
+        attempt = task_execution_metadata.task_execution_id.retry_attempt if task_execution_metadata else 0
+        return JobMeta(job_id=payload["job_id"], submitted_at=time.time(), retry_attempt=attempt)
 
     async def get(self, resource_meta: JobMeta, **kwargs) -> Resource:
         try:

@@ -21,7 +21,7 @@ CASES: List[Case] = [
     ("broken.metadata.IdHandleMeta", "META-FRESH-PROCESS", set(),
      ("decoding in a fresh process failed: KeyError",)),
     ("broken.metadata.IntKeyedDict", "META-FUZZ", set(),
-     ("shrunk counterexample: RetriedMeta(job_id='', submitted_at=0.0, previous_jobs={0: ''})",
+     ("shrunk counterexample: RetriedMeta(job_id='', submitted_at=0.0, retry_attempt=0, previous_jobs={0: ''})",
       "meta.previous_jobs: missing key 0")),
 ]
 

@@ -133,7 +133,7 @@ def test_fuzz_failure_prints_seed_and_reproduction(pytester: pytest.Pytester) ->
         "*seed: 20240601 (replay: -k META-FUZZ --connector-fuzz-seed=20240601 --connector-fuzz-profile=ci)",
         "*minimal reproduction:",
         "*    from broken.metadata import RetriedMeta",
-        "*    meta = RetriedMeta(job_id='', submitted_at=0.0, previous_jobs={0: ''})",
+        "*    meta = RetriedMeta(job_id='', submitted_at=0.0, retry_attempt=0, previous_jobs={0: ''})",
         "*    assert RetriedMeta.decode(meta.encode()) == meta",
     ])
 

@@ -25,8 +25,7 @@ def stored_metas_decode(run) -> None:
     """Every meta stored by earlier runs in the snapshot directory still decodes with this code (F-WIRE-1)."""
     root = run.config.snapshots_dir
     if not root:
-        run.notes.append("META-UPGRADE: no snapshot directory (--connector-snapshots=DIR), no stored metas to decode")
-        return
+        raise ClauseSkip("no snapshot directory (--connector-snapshots=DIR): no stored metas to decode")
     directory = connector_dir(root, run.connector)
     decode = run.connector.metadata_type.decode
     problems = run.runtime.run_blocking(lambda: undecodable(stored(directory), decode),
@@ -63,7 +62,7 @@ def missing_field(run) -> None:
     meta_type, fields = _json_meta(run)
     optional = [f.name for f in dataclasses.fields(meta_type) if f.name in fields and _has_default(f)]
     if not optional:
-        run.notes.append(f"META-MISSING-FIELD: {meta_type.__name__} has no field with a default to leave out")
+        raise ClauseSkip(f"{meta_type.__name__} has no field with a default to leave out")
     for name in optional:
         _require_decodes(run, meta_type, {k: v for k, v in fields.items() if k != name}, change=f"without {name!r}",
                          expected=f"fills in {name!r} from its default when it is missing",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -63,7 +64,9 @@ class RegionMeta(JobMeta):
     @classmethod
     def decode(cls, data: bytes) -> RegionMeta:
         fields = json.loads(data)
-        return cls(job_id=fields["job_id"], submitted_at=fields["submitted_at"], region=fields["region"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        region = fields.pop("region")  # KeyError for every meta stored before region existed
+        return cls(**{k: v for k, v in fields.items() if k in known}, region=region)
 
 
 class RequiredOnDecode(MetaSwap):
