@@ -117,7 +117,7 @@ def test_hanging_and_exiting_connectors_fail_their_clauses_within_the_deadline(p
 
 
 def test_subclass_style_runs_every_clause(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_mine=f"""
+    pytester.makepyfile(test_mine="""
         from conformance import ConnectorContract
         from conformance.reference import ReferenceConnector
 
