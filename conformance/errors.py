@@ -29,7 +29,7 @@ class RpcFailed(ConnectorCallError):
     """A gRPC call to the connector service ended with a non-OK status."""
 
     def __init__(self, method: str, code: str, details: str):
-        self.method = method
+        self.method = self.what = method  # ``what``: the name every ConnectorCallError carries
         self.code = code
         self.details = details
         where = user_frame(details)

@@ -215,14 +215,14 @@ def call_failure(exc: ConnectorCallError) -> ClauseFailure:
     crashed = isinstance(exc, CallCrashed) and not isinstance(exc.exc, Exception)
     if crashed or isinstance(exc, RpcFailed) and exc.code == "CRASHED":
         return ClauseFailure(
-            expected=f"{getattr(exc, 'what', None) or exc.method} returns normally",
+            expected=f"{exc.what} returns normally",
             observed=str(exc),
             consequence="SystemExit/KeyboardInterrupt in connector code ends the connector service process: "
                         "every task of every connector on that pod errors until it restarts.",
             fix="Never call sys.exit() or raise BaseException subclasses in a connector; raise an Exception.",
         )
     return ClauseFailure(
-        expected=f"{getattr(exc, 'what', None) or getattr(exc, 'method', 'the call')} returns normally",
+        expected=f"{exc.what} returns normally",
         observed=str(exc),
         consequence="Exceptions become gRPC INTERNAL errors (F-WIRE-5); six failed GetTask calls fail the "
                     "task for good and leave the remote job running (F-GET-2).",
