@@ -116,6 +116,10 @@ class ClauseRun:
         self.transcript.record(f"{method}() [direct]", f"returned {type(result).__name__}", began)
         return result
 
+    def encode(self, meta: Any) -> Any:
+        """``meta.encode()`` in a worker thread, under the call deadline, as any connector code."""
+        return self.runtime.run_blocking(meta.encode, self.config.call_deadline, "encode()")
+
     def decode(self, data: bytes) -> Any:
         """``metadata_type.decode(data)`` in a worker thread, under the call deadline, as any connector code."""
         meta_type = self.connector.metadata_type

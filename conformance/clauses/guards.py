@@ -128,7 +128,7 @@ def meta_no_pickle(run) -> None:
     """The encoded meta is no pickle and decode() runs no code: whoever edits a stored meta must not run code (F-WIRE-2)."""
     try:
         _, meta = run.create_direct()
-        encoded = run.runtime.run_blocking(meta.encode, run.config.call_deadline, "encode()")
+        encoded = run.encode(meta)
     except ConnectorCallError as exc:
         raise ClauseSkip(f"not checked: no encoded meta to inspect ({exc}); the META- clauses report why") from None
     if not isinstance(encoded, bytes):

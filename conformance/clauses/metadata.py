@@ -35,7 +35,7 @@ def create_returns_metadata_type(run) -> None:
 def encode_returns_bytes(run) -> None:
     """encode() returns bytes: the meta travels as a protobuf bytes field (F-WIRE-1)."""
     _, meta = run.create_direct()
-    encoded = run.runtime.run_blocking(meta.encode, run.config.call_deadline, "encode()")
+    encoded = run.encode(meta)
     if isinstance(encoded, bytes):
         return
     raise ClauseFailure(

@@ -31,7 +31,7 @@ def stored_metas_decode(run) -> None:
     problems = run.runtime.run_blocking(lambda: undecodable(stored(directory), decode),
                                         run.config.lifecycle_budget, "decoding stored metas")
     _, meta = run.create_direct()
-    encoded = run.runtime.run_blocking(meta.encode, run.config.call_deadline, "encode()")
+    encoded = run.encode(meta)
     if isinstance(encoded, bytes):
         record(directory, "create", [encoded])
     if not problems:
@@ -99,7 +99,7 @@ def _json_meta(run) -> Tuple[type, Dict[str, Any]]:
     _, meta = run.create_direct()
     if not isinstance(meta, meta_type):
         raise ClauseSkip("create() does not return a metadata_type instance (see META-CREATE-TYPE)")
-    encoded = run.runtime.run_blocking(meta.encode, run.config.call_deadline, "encode()")
+    encoded = run.encode(meta)
     try:
         fields = json.loads(encoded)
     except (TypeError, ValueError):
