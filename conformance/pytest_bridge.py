@@ -49,6 +49,11 @@ def add_suite(config: pytest.Config) -> None:
         config.args.append(f"{SUITE_PATH}::TestConnectors")
 
 
+def _dest(option: str) -> str:
+    """The dest and ini key of ``--connector-<option>``: ``connector_<option>`` with underscores."""
+    return "connector_" + option.replace("-", "_")
+
+
 def add_config_options(group: Any, parser: pytest.Parser) -> None:
     """One ``--connector-<option>`` flag and one ``connector_<option>`` ini key per ConformanceConfig knob."""
     from conformance.config import knobs
@@ -56,7 +61,7 @@ def add_config_options(group: Any, parser: pytest.Parser) -> None:
     for knob in knobs():
         name = knob.metadata["option"]
         help = f"{knob.metadata['help']} (default {knob.default})"
-        dest = "connector_" + name.replace("-", "_")
+        dest = _dest(name)
         if knob.type in (bool, "bool"):
             group.addoption(f"--connector-{name}", dest=dest, action="store_true", default=None, help=help)
         else:
@@ -71,7 +76,7 @@ def add_gate_options(group: Any, parser: pytest.Parser) -> None:
         "fail-on": f"levels whose failures fail the run: MUST, MUST,SHOULD or none (default {DEFAULT_FAIL_ON})",
     }
     for name, help in gate_options.items():
-        dest = "connector_" + name.replace("-", "_")
+        dest = _dest(name)
         group.addoption(f"--connector-{name}", dest=dest, default=None, metavar="VALUE", help=help)
         parser.addini(dest, default=None, help=help)
 
@@ -88,7 +93,7 @@ def config_from(config: pytest.Config) -> Any:
 
     values = {}
     for knob in knobs():
-        dest = "connector_" + knob.metadata["option"].replace("-", "_")
+        dest = _dest(knob.metadata["option"])
         value = option_or_ini(config, dest)
         if value not in (None, ""):
             values[knob.name] = _parse(dest, value, type(knob.default))

@@ -74,6 +74,10 @@ def totals(rows: Iterable[Row]) -> Dict[str, int]:
     return counts
 
 
+def _totals_text(rows: Iterable[Row]) -> str:
+    return ", ".join(f"{count} {status}" for status, count in totals(rows).items())
+
+
 def terminal_lines(rows: Sequence[Row], fail_on: str) -> List[str]:
     connectors, clauses, cells = _grid(rows)
     width = max(len(clause) for clause, _ in clauses)
@@ -83,7 +87,7 @@ def terminal_lines(rows: Sequence[Row], fail_on: str) -> List[str]:
         marks = [_cell(cells, name, clause) for name in connectors]
         lines.append(f"{clause:<{width}}  {level:<6}  " + "  ".join(f"{m:<{w}}" for m, w in zip(marks, widths)))
     lines += _remarks(rows)
-    lines.append(f"fail on: {fail_on}; " + ", ".join(f"{n} {s}" for s, n in totals(rows).items()))
+    lines.append(f"fail on: {fail_on}; {_totals_text(rows)}")
     return lines
 
 
@@ -97,7 +101,7 @@ def markdown(rows: Sequence[Row], fail_on: str) -> str:
     connectors, clauses, cells = _grid(rows)
     verdict = "❌ failed" if failed(rows) else "✅ passed"
     parts = [f"## Connector conformance: {verdict}", "",
-             f"Fail on: {fail_on}. " + ", ".join(f"{n} {s}" for s, n in totals(rows).items()), "",
+             f"Fail on: {fail_on}. {_totals_text(rows)}", "",
              "| Clause | Level | " + " | ".join(connectors) + " |",
              "|---|---|" + "---|" * len(connectors)]
     parts += [f"| `{clause}` | {level} | " + " | ".join(_cell(cells, n, clause) for n in connectors) + " |"
