@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import dataclasses
 import gc
-import importlib
 import itertools
 import json
 import math
@@ -227,11 +226,9 @@ def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, count: int, stop
 
 
 def _orphans(backend: Any) -> List[str]:
-    """Live jobs nobody asked to stop. A cancelled job stays CANCELLING until read, and after an abort
-    nothing reads it again (F-DELETE-1), so a cancel request counts as stopping it."""
-    if backend is None:
-        return []
-    return [job.job_id for job in backend.live_jobs() if job.cancels == 0]
+    from fake_backends import unstopped
+
+    return [] if backend is None else [job.job_id for job in unstopped(backend)]
 
 
 def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
@@ -267,17 +264,6 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
                       tally.errors, _orphans(subject.backend), before, after)
 
 
-def _load_callable(spec: str) -> Callable[..., Any]:
-    """``pkg.mod:func`` or ``pkg.mod.func`` to the object it names."""
-    from conformance.loading import split_path
-
-    module_name, attr = split_path(spec)
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 @contextlib.contextmanager
 def load_subject(connector_spec: str, factory_spec: Optional[str] = None) -> Iterator[Any]:
     """The subject for ``connector_spec``, bound like the plugin binds it, for the ``with`` block.
@@ -286,7 +272,7 @@ def load_subject(connector_spec: str, factory_spec: Optional[str] = None) -> Ite
     others are built with no arguments. ``factory_spec`` names a callable ``factory(backend)`` (the
     fake, or None) returning the connector instance, for connectors that need more.
     """
-    from conformance.loading import load_connector_class
+    from conformance.loading import load_connector_class, resolve
     from conformance.pytest_bridge import default_factory, speaks_job_api, started_job_service
     from conformance.run import Subject
 
@@ -294,7 +280,7 @@ def load_subject(connector_spec: str, factory_spec: Optional[str] = None) -> Ite
     with contextlib.ExitStack() as stack:
         backend = stack.enter_context(started_job_service(None)) if speaks_job_api(cls) else None
         if factory_spec:
-            custom = _load_callable(factory_spec)
+            custom = resolve(factory_spec)
             factory: Callable[[], Any] = lambda: custom(backend)  # noqa: E731
         else:
             factory = default_factory(cls, backend)

@@ -61,14 +61,18 @@ def split_path(spec: str) -> tuple:
 def load_connector_class(spec: str) -> type:
     """Import and validate; every failure is a :class:`ConnectorLoadError` naming the problem."""
     require_supported_flytekit()
+    return validate_connector_class(resolve(spec), spec)
+
+
+def resolve(spec: str) -> Any:
+    """The object ``pkg.mod.name`` or ``pkg.mod:name`` names; failures are :class:`ConnectorLoadError`."""
     module_name, attr = split_path(spec)
-    module = _import(spec, module_name)
-    obj: Any = module
+    obj: Any = _import(spec, module_name)
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ConnectorLoadError(f"{spec}: module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
-    return validate_connector_class(obj, spec)
+    return obj
 
 
 def _import(spec: str, module_name: str):
