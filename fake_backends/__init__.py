@@ -20,7 +20,7 @@ Typical use::
         assert not backend.live_jobs()
 """
 
-from .control import OPERATIONS, BackendControl, Job
+from .control import OPERATIONS, BackendControl, Job, unstopped
 from .faults import Fault
 from .jobs import (
     TERMINAL_STATES,
@@ -38,6 +38,7 @@ __all__ = [
     "TERMINAL_STATES",
     "BackendControl",
     "Job",
+    "unstopped",
     "JobService",
     "FakeJobServer",
     "serve_jobs",

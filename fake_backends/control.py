@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, runtime_checkable
 
-__all__ = ["OPERATIONS", "Job", "BackendControl"]
+__all__ = ["OPERATIONS", "Job", "BackendControl", "unstopped"]
 
 #: The data-plane operations a fault, a latency or a counter can name.
 OPERATIONS = ("submit", "status", "cancel", "list", "outputs")
@@ -135,3 +135,12 @@ class BackendControl(Protocol):
     def reset(self) -> None:
         """Return to a clean state: no jobs, faults, scripts or latency; counters zero."""
         ...
+
+
+def unstopped(backend: BackendControl) -> list[Job]:
+    """Live jobs nobody asked to stop: once the platform is done with a task, these are orphans.
+
+    A cancelled job stays CANCELLING until its next status read, and after an abort nothing reads it
+    again (F-DELETE-1), so a cancel request counts as stopping it.
+    """
+    return [job for job in backend.live_jobs() if job.cancels == 0]

@@ -100,10 +100,12 @@ def user_retry_gets_new_job(run) -> None:
 @clause("BACKEND-ABORT-REACHES", fact="F-DELETE-1")
 def abort_reaches_backend(run) -> None:
     """After DeleteTask the job is cancelled (or already finished) on the backend (F-DELETE-1)."""
+    from fake_backends import unstopped  # here, not at import: fake_backends loads aiohttp
+
     backend = run.require_backend("the suite inspects the job on it")
     lifecycle = run.platform.start()
     run.platform.delete(lifecycle.meta)
-    running = [job for job in backend.jobs() if not job.terminal and job.cancels == 0]
+    running = unstopped(backend)
     if not running:
         return
     raise ClauseFailure(
