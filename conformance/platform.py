@@ -7,7 +7,6 @@ whole lifecycle, so a hanging connector fails a clause instead of hanging the ru
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -143,21 +142,24 @@ class Platform:
         return self.poll(self.start(attempt))
 
     def _call(self, method: str, request, summarize: Callable) -> object:
-        """One unary RPC with the per-call deadline, noticed early if connector code kills the loop."""
+        """One unary RPC with the per-call deadline; a loop killed by connector code ends it at once.
+
+        A blocking call, not ``.future()``: on a sync channel every future starts a gRPC thread. The
+        runtime closes the channel when the loop dies, which cancels the call in flight.
+        """
         began = time.perf_counter()
         deadline = self._config.call_deadline
-        future = getattr(self._stub, method).future(request, timeout=deadline)
-        done = threading.Event()
-        future.add_done_callback(lambda _: done.set())
-        while not done.wait(0.02):
-            if self._runtime.crashed.is_set():
-                future.cancel()
-                crash = self._runtime.crashes[-1]
-                self.transcript.record(method, f"service loop died: {crash}", began)
-                raise RpcFailed(method, "CRASHED", f"connector code ended the service's event loop: {crash}")
+        if self._runtime.crashed.is_set():
+            raise self._crashed(method, began)
         try:
-            response = future.result()
+            response = getattr(self._stub, method)(request, timeout=deadline)
+        except ValueError:  # the channel was closed under us
+            if self._runtime.crashed.is_set():
+                raise self._crashed(method, began) from None
+            raise
         except grpc.RpcError as exc:
+            if self._runtime.crashed.is_set():
+                raise self._crashed(method, began) from None
             code = exc.code().name if exc.code() else "UNKNOWN"
             self.transcript.record(method, f"{code}: {last_line(exc.details() or '')[:120]}", began)
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -165,3 +167,8 @@ class Platform:
             raise RpcFailed(method, code, exc.details() or "") from None
         self.transcript.record(method, summarize(response), began)
         return response
+
+    def _crashed(self, method: str, began: float) -> RpcFailed:
+        crash = self._runtime.crashes[-1]
+        self.transcript.record(method, f"service loop died: {crash}", began)
+        return RpcFailed(method, "CRASHED", f"connector code ended the service's event loop: {crash}")

@@ -57,6 +57,9 @@ class ServiceRuntime:
             except BaseException as exc:  # noqa: B036
                 self.crashes.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
                 self.crashed.set()
+                # The crashed handler never answers: closing the channel cancels the platform's
+                # in-flight calls now instead of at their deadline.
+                self.channel.close()
 
     async def _start_server(self):
         from flyteidl.service.agent_pb2_grpc import add_AsyncAgentServiceServicer_to_server
