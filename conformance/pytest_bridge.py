@@ -45,8 +45,17 @@ def add_suite(config: pytest.Config) -> None:
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = []
     config.args.append(f"{SUITE_PATH}::test_connector_loads")
+    if _runs_clauses_here(config):
+        from conformance import fresh_process
+
+        fresh_process.prestart()  # its flytekit import overlaps ours, so META-FRESH-PROCESS need not wait
     if any(isinstance(c, type) for c in loaded_connectors(config).values()):
         config.args.append(f"{SUITE_PATH}::TestConnectors")
+
+
+def _runs_clauses_here(config: pytest.Config) -> bool:
+    """False in an xdist controller, which only hands tests to its workers."""
+    return hasattr(config, "workerinput") or not config.getoption("numprocesses", None)
 
 
 def _dest(option: str) -> str:
@@ -155,10 +164,6 @@ def loaded_connectors(config: pytest.Config) -> Dict[str, Union[type, str]]:
             except ConnectorLoadError as exc:
                 loaded[spec] = str(exc)
         config.stash[_LOADED] = loaded
-        if any(isinstance(c, type) for c in loaded.values()):
-            from conformance import fresh_process
-
-            fresh_process.prestart()  # its imports overlap with the clauses before META-FRESH-PROCESS
     return config.stash[_LOADED]
 
 
