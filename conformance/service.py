@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, List, Optional
 
 import grpc
 
-from conformance.errors import CallCrashed, CallTimedOut
+from conformance.errors import CallCrashed, CallTimedOut, brief, user_frame
 from conformance.guards.loop_watch import LoopWatch
 
 LOOPBACK = "127.0.0.1"
@@ -40,6 +40,7 @@ class ServiceRuntime:
         self.crashed = threading.Event()
         self._stopping = False
         self.loop = asyncio.new_event_loop()
+        self.loop.set_task_factory(self._task_factory)
         self.loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
             SYNC_WORKERS, thread_name_prefix="connector-service-worker"))
         self._thread = threading.Thread(target=self._serve_forever, name="connector-service", daemon=True)
@@ -49,17 +50,34 @@ class ServiceRuntime:
         self.channel = grpc.insecure_channel(f"{LOOPBACK}:{self.port}")
 
     def _serve_forever(self) -> None:
-        # SystemExit/KeyboardInterrupt raised by connector code escape asyncio and stop the loop; the
-        # real service process would die. Record it and keep serving so the suite can report it.
+        # SystemExit/KeyboardInterrupt raised by connector code in a plain callback escape asyncio and
+        # stop the loop; the real service process would die. Record it and keep serving.
         while not self._stopping:
             try:
                 self.loop.run_forever()
             except BaseException as exc:  # noqa: B036
-                self.crashes.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
-                self.crashed.set()
-                # The crashed handler never answers: closing the channel cancels the platform's
-                # in-flight calls now instead of at their deadline.
-                self.channel.close()
+                self._record_crash(exc)
+
+    def _task_factory(self, loop: asyncio.AbstractEventLoop, coro, **kwargs) -> asyncio.Task:
+        return asyncio.Task(self._contained(coro), loop=loop, **kwargs)
+
+    async def _contained(self, coro) -> Any:
+        """Every task on the loop: a crash ends its task quietly, recorded here. Raised on, it would
+        reach gRPC's task callbacks, which print a traceback per RPC; the closed channel is what
+        tells the platform, and the runtime is replaced before the next clause."""
+        try:
+            return await coro
+        except (SystemExit, KeyboardInterrupt) as exc:
+            self._record_crash(exc)
+            return None
+
+    def _record_crash(self, exc: BaseException) -> None:
+        where = user_frame("".join(traceback.format_exception(exc)))
+        self.crashes.append(brief(exc) + (f" (at {where})" if where else ""))
+        self.crashed.set()
+        # The crashed handler never answers: closing the channel ends the platform's in-flight calls
+        # now instead of at their deadline, as the real process's death would.
+        self.channel.close()
 
     async def _start_server(self):
         from flyteidl.service.agent_pb2_grpc import add_AsyncAgentServiceServicer_to_server

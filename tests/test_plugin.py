@@ -111,8 +111,10 @@ def test_hanging_and_exiting_connectors_fail_their_clauses_within_the_deadline(p
     )
     result.stdout.fnmatch_lines([
         "*observed:*GetTask did not return within 0.5 s",
-        "*observed:*GetTask failed with CRASHED: connector code ended the service's event loop: SystemExit: 3",
+        "*observed:*GetTask failed with CRASHED: connector code ended the service's event loop: SystemExit: 3"
+        " (at badconn.py:* in get)",
     ])
+    assert "grpc._cython" not in result.stdout.str() + result.stderr.str()  # no traceback from gRPC's loop either
     result.assert_outcomes(passed=3 + 1, failed=2)
 
 
