@@ -42,13 +42,25 @@ def suite_wall_seconds() -> float:
 
 
 def local_executor_lifecycle(polls: int) -> Dict[str, Any]:
-    """flytekit's own AsyncConnectorExecutorMixin.execute on a ``polls``-poll job (see local_executor.py)."""
+    """flytekit's own AsyncConnectorExecutorMixin.execute on a ``polls``-poll job (see local_executor.py).
+
+    ``process_seconds`` is the whole child, start-up included: the like-for-like partner of the suite's
+    wall time, since a connector author runs the local executor as a fresh process too.
+    """
     import json
 
+    began = time.perf_counter()
     child = _python("-m", "benchmarks.local_executor", str(polls), cwd=ROOT)
+    process_seconds = time.perf_counter() - began
     if child.returncode != 0:
         raise RuntimeError(f"local executor run failed: {child.stderr[-800:]}")
-    return json.loads(child.stdout.strip().splitlines()[-1])
+    return dict(json.loads(child.stdout.strip().splitlines()[-1]), process_seconds=process_seconds)
+
+
+def import_flytekit_seconds() -> float:
+    """A fresh interpreter that only imports flytekit: the floor under any run that loads a connector."""
+    with tempfile.TemporaryDirectory() as empty:
+        return _timed("-c", "import flytekit", cwd=empty)
 
 
 def pytest_collect_seconds(with_plugin: bool) -> float:
