@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime
 import enum
 import math
+import os
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field, make_dataclass
 from operator import attrgetter
 from typing import (
@@ -245,6 +248,18 @@ def test_edge_cases_are_reachable(annotation: object, condition: Callable[[Any],
 @given(values_of(str))
 def test_text_never_contains_surrogates(text: str) -> None:
     text.encode("utf-8")
+
+
+def test_text_needs_no_per_directory_unicode_table(tmp_path) -> None:
+    """st.text()'s default alphabet first encodes all 1.1M code points into a table under .hypothesis/
+    (seconds, on every fresh checkout); the text strategy here must not trigger that."""
+    draw = ("from hypothesis import find; from conformance.metadata_strategies import metadata_strategy\n"
+            "from dataclasses import dataclass\n"
+            "@dataclass\nclass M:\n    s: str\n"
+            "find(metadata_strategy(M).strategy, lambda m: any(ord(c) > 0xFFFF for c in m.s))")
+    env = dict(os.environ, HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path))
+    subprocess.run([sys.executable, "-c", draw], env=env, check=True, timeout=120)
+    assert not list(tmp_path.rglob("codec-*")), sorted(p.name for p in tmp_path.rglob("*"))
 
 
 @FAST
