@@ -23,6 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _python(*args: str, cwd: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """A child Python that can import this checkout (benchmarks is not an installed package)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    # Bytecode is cached, as for an installed package (pip compiles it): without that, every run that
+    # imports an edited module recompiles it, and start-up numbers measure the compiler.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -35,10 +38,11 @@ def _timed(*args: str, cwd: str) -> float:
     return time.perf_counter() - began
 
 
-def suite_wall_seconds() -> float:
+def suite_wall_seconds(*pytest_args: str) -> float:
     """``pytest --connector=<reference>`` from an empty directory (a user's project), start-up included."""
     with tempfile.TemporaryDirectory() as empty:
-        return _timed("-m", "pytest", f"--connector={REFERENCE}", "-q", "-p", "no:cacheprovider", cwd=empty)
+        return _timed("-m", "pytest", f"--connector={REFERENCE}", "-q", "-p", "no:cacheprovider", *pytest_args,
+                      cwd=empty)
 
 
 def local_executor_lifecycle(polls: int) -> Dict[str, Any]:

@@ -65,11 +65,15 @@ def suite_rows(repeats: int) -> List[Row]:
     lifecycle = row("local_executor_lifecycle_s", f"flytekit local executor, 1 lifecycle, {local['polls']} polls",
                     [local["seconds"]], "s")
     process = row("local_executor_process_s", "  same, whole process (start-up incl.)", [local["process_seconds"]], "s")
+    no_clauses = row("suite_no_clauses_s", "  same, every clause deselected (-k LOAD): start-up and exit only",
+                     sampled(lambda: measures.suite_wall_seconds("-k", "LOAD"), repeats), "s")
     floor = row("import_flytekit_s", "python -c 'import flytekit' (start-up floor)",
                 sampled(measures.import_flytekit_seconds, repeats), "s")
     return [suite, lifecycle, ratio("suite_over_lifecycle", "suite / one local-executor lifecycle", suite,
                                     lifecycle, "< 0.5", lambda v: v < 0.5),
             process, ratio("suite_over_process", "suite / local-executor process", suite, process, "", None),
+            no_clauses, ratio("no_clauses_over_lifecycle", "no clauses / one local-executor lifecycle", no_clauses,
+                              lifecycle, "", None),
             floor, ratio("floor_over_lifecycle", "import flytekit / one local-executor lifecycle", floor,
                          lifecycle, "", None)]
 
