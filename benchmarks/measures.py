@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 REFERENCE = "conformance.reference.ReferenceConnector"
 NOOP = "benchmarks.noop.NoopConnector"
@@ -30,19 +30,29 @@ def _python(*args: str, cwd: str, timeout: float = 120.0) -> subprocess.Complete
                           timeout=timeout)
 
 
-def _timed(*args: str, cwd: str) -> float:
+def _run_checked(*args: str, cwd: str) -> Tuple[float, str]:
+    """(wall seconds, stdout) of a child that must succeed."""
     began = time.perf_counter()
     child = _python(*args, cwd=cwd)
     if child.returncode not in (0, 5):  # 5: pytest collected nothing, expected in an empty directory
         raise RuntimeError(f"{' '.join(args)} exited {child.returncode}: {child.stdout[-500:]}{child.stderr[-500:]}")
-    return time.perf_counter() - began
+    return time.perf_counter() - began, child.stdout
 
 
-def suite_wall_seconds(*pytest_args: str) -> float:
-    """``pytest --connector=<reference>`` from an empty directory (a user's project), start-up included."""
+def _timed(*args: str, cwd: str) -> float:
+    return _run_checked(*args, cwd=cwd)[0]
+
+
+_SESSION_TIME = re.compile(r" in ([0-9.]+)s")
+
+
+def suite_run(*pytest_args: str) -> Dict[str, float]:
+    """``pytest --connector=<reference>`` from an empty directory (a user's project): wall time, start-up
+    included, and the session time pytest reports (collection to the last clause)."""
     with tempfile.TemporaryDirectory() as empty:
-        return _timed("-m", "pytest", f"--connector={REFERENCE}", "-q", "-p", "no:cacheprovider", *pytest_args,
-                      cwd=empty)
+        wall, out = _run_checked("-m", "pytest", f"--connector={REFERENCE}", "-q", "-p", "no:cacheprovider",
+                                 *pytest_args, cwd=empty)
+    return {"wall": wall, "session": float(_SESSION_TIME.findall(out)[-1])}
 
 
 def local_executor_lifecycle(polls: int) -> Dict[str, Any]:

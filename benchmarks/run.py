@@ -59,18 +59,22 @@ def suite_rows(repeats: int) -> List[Row]:
     Also the same comparison process against process, and ``import flytekit`` alone, which every run that
     loads a connector pays before its first clause: the numbers the "< 0.5" target has to be read with.
     """
-    suite = row("suite_wall_s", "suite vs reference, wall (pytest start-up incl.)",
-                sampled(measures.suite_wall_seconds, repeats), "s")
+    runs = [measures.suite_run() for _ in range(repeats)]
+    suite = row("suite_wall_s", "suite vs reference, wall (pytest start-up incl.)", [r["wall"] for r in runs], "s")
+    session = row("suite_session_s", "  same, session time pytest reports (no start-up/exit)",
+                  [r["session"] for r in runs], "s")
     local = measures.local_executor_lifecycle(polls=5)
     lifecycle = row("local_executor_lifecycle_s", f"flytekit local executor, 1 lifecycle, {local['polls']} polls",
                     [local["seconds"]], "s")
     process = row("local_executor_process_s", "  same, whole process (start-up incl.)", [local["process_seconds"]], "s")
     no_clauses = row("suite_no_clauses_s", "  same, every clause deselected (-k LOAD): start-up and exit only",
-                     sampled(lambda: measures.suite_wall_seconds("-k", "LOAD"), repeats), "s")
+                     [measures.suite_run("-k", "LOAD")["wall"] for _ in range(repeats)], "s")
     floor = row("import_flytekit_s", "python -c 'import flytekit' (start-up floor)",
                 sampled(measures.import_flytekit_seconds, repeats), "s")
     return [suite, lifecycle, ratio("suite_over_lifecycle", "suite / one local-executor lifecycle", suite,
                                     lifecycle, "< 0.5", lambda v: v < 0.5),
+            session, ratio("session_over_lifecycle", "session time / one local-executor lifecycle", session,
+                           lifecycle, "", None),
             process, ratio("suite_over_process", "suite / local-executor process", suite, process, "", None),
             no_clauses, ratio("no_clauses_over_lifecycle", "no clauses / one local-executor lifecycle", no_clauses,
                               lifecycle, "", None),
@@ -143,13 +147,16 @@ def startup_rows(repeats: int) -> List[Row]:
     with_plugin = row("pytest_co_with_plugin_s", "pytest --co, empty dir, plugin loaded", [p[0] for p in pairs], "s")
     without = row("pytest_co_without_plugin_s", "pytest --co, empty dir, -p no:connector_conformance",
                   [p[1] for p in pairs], "s")
-    delta = row("plugin_startup_delta_ms", "  paired difference", [1000 * (a - b) for a, b in pairs], "ms",
-                "negligible (< 50)", lambda v: v < 50)
+    # Interpreter start-up varies by +-200 ms between runs on a shared machine, far more than the plugin can
+    # cost, so the verdict rests on the import itself, measured inside one process.
+    delta = row("plugin_startup_delta_ms", "  paired difference (noise: see min..max)",
+                [1000 * (a - b) for a, b in pairs], "ms")
     imported = measures.plugin_import()
     heavy = imported["heavy_modules_loaded"]
     return [with_plugin, without, delta,
             row("plugin_import_ms", f"import conformance.plugin after pytest; heavy: {heavy}",
-                [imported["plugin_import_ms"]], "ms", "no flytekit/grpc", lambda _: heavy == "none")]
+                [imported["plugin_import_ms"]], "ms", "< 50, no flytekit/grpc",
+                lambda ms: ms < 50 and heavy == "none")]
 
 
 def machine() -> Dict[str, Any]:
@@ -202,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     began, before = time.perf_counter(), machine()
     rows = (suite_rows(args.repeats) + lifecycle_rows(args.repeats, args.lifecycles)
             + throughput_rows(args.repeats, args.lifecycles) + fuzz_rows(args.repeats, args.examples)
-            + startup_rows(max(7, args.repeats)))
+            + startup_rows(max(15, args.repeats)))
     print(render(rows))
     after = dict(machine(), seconds=time.perf_counter() - began)
     with open(args.json, "w") as out:
