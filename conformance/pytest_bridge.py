@@ -244,7 +244,24 @@ def run_and_report(clause: Any, subject: Any, service: Any, config: Any, request
     result = run_clause(clause, subject, service.runtime(), config)
     if result.unbuildable:
         unbuildable[subject.name] = result.message
+        if not _first_report_of(request, f"unbuildable-{subject.name}"):
+            pytest.skip(f"{clause.id}: not run, {result.message} (reported by another worker)")
     report(result, subject.name, request)
+
+
+def _first_report_of(request: pytest.FixtureRequest, what: str) -> bool:
+    """True in one process only: each xdist worker meets a broken constructor, one of them reports it.
+
+    The workers' temp directories share a parent (the controller's); an exclusive create there decides.
+    """
+    if not hasattr(request.config, "workerinput"):
+        return True
+    shared = request.getfixturevalue("tmp_path_factory").getbasetemp().parent
+    try:
+        os.close(os.open(shared / f"conformance-{what}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
 
 
 def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:

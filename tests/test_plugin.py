@@ -103,6 +103,15 @@ def test_bad_inputs_each_get_one_line_and_the_rest_still_reports(pytester: pytes
     result.assert_outcomes(passed=1 + (CLAUSE_COUNT - 1) + 1, failed=4 + 1, skipped=1 + (CLAUSE_COUNT - 1))
 
 
+def test_unbuildable_connector_fails_once_under_xdist(pytester: pytest.Pytester) -> None:
+    """Every worker meets the raising constructor; only the first to do so reports it."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(badconn=BAD_CONNECTORS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--connector=badconn.NoCredentials")
+    result.stdout.fnmatch_lines(["*constructing NoCredentials failed: RuntimeError: no credentials configured"])
+    result.assert_outcomes(passed=1, failed=1, skipped=CLAUSE_COUNT - 1)
+
+
 def test_hanging_and_exiting_connectors_fail_their_clauses_within_the_deadline(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(badconn=BAD_CONNECTORS)
     result = pytester.runpytest_inprocess(
