@@ -74,6 +74,8 @@ class LoadReport:
     orphans: List[str]
     rss_before_mb: float
     rss_after_mb: float
+    crashes: List[str] = dataclasses.field(default_factory=list)
+    """SystemExit/KeyboardInterrupt that ended the service loop, with the connector line that raised it."""
 
     @property
     def throughput(self) -> float:
@@ -99,7 +101,8 @@ class LoadReport:
 
     def problems(self) -> List[str]:
         """Every reason this run fails; empty means it passed."""
-        found = [f"{count} {rpc} call(s) failed with {code}" for (rpc, code), count in sorted(self.errors.items())]
+        found = [f"connector code ended the service's event loop: {crash}" for crash in self.crashes[:1]]
+        found += [f"{count} {rpc} call(s) failed with {code}" for (rpc, code), count in sorted(self.errors.items())]
         if self.completed < self.plan.n:
             found.append(f"only {self.completed} of {self.plan.n} lifecycles finished within "
                          f"{self.plan.max_seconds:g} s")
@@ -140,7 +143,7 @@ class LoadReport:
             "calls": {rpc: len(self.latencies.get(rpc, [])) for rpc in RPCS},
             "errors_by_code": self.errors_by_code(),
             "errors_by_rpc": {f"{rpc}:{code}": count for (rpc, code), count in self.errors.items()},
-            "orphans": self.orphans, "rss_before_mb": self.rss_before_mb, "rss_after_mb": self.rss_after_mb,
+            "orphans": self.orphans, "crashes": self.crashes, "rss_before_mb": self.rss_before_mb, "rss_after_mb": self.rss_after_mb,
             "rss_growth_mb": self.rss_growth_mb, "passed": self.passed, "problems": self.problems(),
         }
 
@@ -261,7 +264,7 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
     finally:
         runtime.close()
     return LoadReport(subject.name, plan, tally.completed, tally.aborted, seconds, tally.latencies,
-                      tally.errors, _orphans(subject.backend), before, after)
+                      tally.errors, _orphans(subject.backend), before, after, list(runtime.crashes))
 
 
 @contextlib.contextmanager

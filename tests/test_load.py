@@ -52,6 +52,14 @@ def test_errors_are_counted_by_code_and_rpc() -> None:
     assert report.problems()[0].endswith("GetTask call(s) failed with INTERNAL")
 
 
+def test_a_crash_is_named_first_with_the_line_that_raised_it() -> None:
+    report = load("broken.load.ExitsOnFifthGet")
+    assert report.problems()[0].startswith(
+        "connector code ended the service's event loop: SystemExit: 3 (at load.py:")
+    assert report.errors_by_code().get("CRASHED", 0) > 0
+    assert report.as_json()["crashes"] == report.crashes
+
+
 def test_delete_that_does_not_cancel_leaves_orphans() -> None:
     report = load("broken.backend.DeleteNeverCancels", abort_share=0.5)
     assert report.errors_by_code() == {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 import threading
 import time
 from typing import Any, List
@@ -70,3 +71,16 @@ class FailsEveryFourthGet(ReferenceConnector):
             raise RuntimeError("status endpoint hiccup")
         return await super().get(resource_meta, **kwargs)
 
+
+
+class ExitsOnFifthGet(ReferenceConnector):
+    """A crash under load: sys.exit() in get() ends the connector service (every later call fails)."""
+
+    def __init__(self, base_url: Any = None):
+        super().__init__(base_url)
+        self._gets = itertools.count(1)
+
+    async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
+        if next(self._gets) == 5:
+            sys.exit(3)
+        return await super().get(resource_meta, **kwargs)
