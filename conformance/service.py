@@ -8,11 +8,12 @@ its own thread and its deadlines fire even when a connector blocks or crashes th
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import concurrent.futures
 import logging
 import threading
 import traceback
-from typing import Any, Awaitable, Callable, List, Optional
+from typing import Any, Awaitable, Callable, Coroutine, List, Optional
 
 import grpc
 
@@ -59,17 +60,7 @@ class ServiceRuntime:
                 self._record_crash(exc)
 
     def _task_factory(self, loop: asyncio.AbstractEventLoop, coro, **kwargs) -> asyncio.Task:
-        return asyncio.Task(self._contained(coro), loop=loop, **kwargs)
-
-    async def _contained(self, coro) -> Any:
-        """Every task on the loop: a crash ends its task quietly, recorded here. Raised on, it would
-        reach gRPC's task callbacks, which print a traceback per RPC; the closed channel is what
-        tells the platform, and the runtime is replaced before the next clause."""
-        try:
-            return await coro
-        except (SystemExit, KeyboardInterrupt) as exc:
-            self._record_crash(exc)
-            return None
+        return asyncio.Task(_Contained(coro, self._record_crash), loop=loop, **kwargs)
 
     def _record_crash(self, exc: BaseException) -> None:
         where = user_frame("".join(traceback.format_exception(exc)))
@@ -148,6 +139,42 @@ class ServiceRuntime:
         if not self._thread.is_alive():
             self.loop.close()
         # else: a connector holds the loop in a blocking call; the daemon thread is abandoned.
+
+
+class _Contained(collections.abc.Coroutine):
+    """A task's coroutine whose SystemExit/KeyboardInterrupt ends the task quietly, handed to ``on_crash``.
+
+    Raised on, it would reach gRPC's task callbacks, which print a traceback per RPC; the runtime
+    records it instead, closes the channel (that is what tells the platform) and is replaced before the
+    next clause. A class rather than a wrapping ``async def``: a task cancelled before its first step
+    then still closes the inner coroutine, which would otherwise warn that it was never awaited.
+    """
+
+    def __init__(self, coro: Coroutine, on_crash: Callable[[BaseException], None]):
+        self._coro = coro
+        self._on_crash = on_crash
+
+    def send(self, value: Any) -> Any:
+        return self._step(self._coro.send, value)
+
+    def throw(self, *exc_info: Any) -> Any:
+        return self._step(self._coro.throw, *exc_info)
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Any:
+        return self._coro.__await__()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._coro, name)  # cr_frame, cr_code, __qualname__: task reprs and stacks still work
+
+    def _step(self, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(*args)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            self._on_crash(exc)
+            raise StopIteration from None
 
 
 class _Raised:
