@@ -70,7 +70,7 @@ class DecoderProcess:
 
     def close(self) -> None:
         self._child.kill()
-        self._child.wait()
+        self._child.communicate()  # reaps it and closes both pipes
         self._reader.shutdown(wait=False)
 
 
