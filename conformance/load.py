@@ -143,7 +143,8 @@ class LoadReport:
             "calls": {rpc: len(self.latencies.get(rpc, [])) for rpc in RPCS},
             "errors_by_code": self.errors_by_code(),
             "errors_by_rpc": {f"{rpc}:{code}": count for (rpc, code), count in self.errors.items()},
-            "orphans": self.orphans, "crashes": self.crashes, "rss_before_mb": self.rss_before_mb, "rss_after_mb": self.rss_after_mb,
+            "orphans": self.orphans, "crashes": self.crashes,
+            "rss_before_mb": self.rss_before_mb, "rss_after_mb": self.rss_after_mb,
             "rss_growth_mb": self.rss_growth_mb, "passed": self.passed, "problems": self.problems(),
         }
 
