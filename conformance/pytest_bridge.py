@@ -55,7 +55,7 @@ def add_suite(config: pytest.Config) -> None:
 
 def _runs_clauses_here(config: pytest.Config) -> bool:
     """False in an xdist controller, which only hands tests to its workers."""
-    return hasattr(config, "workerinput") or not config.getoption("numprocesses", None)
+    return _is_worker(config) or not config.getoption("numprocesses", None)
 
 
 def _dest(option: str) -> str:
@@ -254,7 +254,7 @@ def _first_report_of(request: pytest.FixtureRequest, what: str) -> bool:
 
     The workers' temp directories share a parent (the controller's); an exclusive create there decides.
     """
-    if not hasattr(request.config, "workerinput"):
+    if not _is_worker(request.config):
         return True
     shared = request.getfixturevalue("tmp_path_factory").getbasetemp().parent
     try:
