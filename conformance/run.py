@@ -10,11 +10,15 @@ from __future__ import annotations
 import contextlib
 import enum
 import inspect
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Dict, Iterable, List, Optional
+from unittest import mock
+
+from fake_backends.control import NotModelled
 
 from conformance import fresh_process
 from conformance.clause import Clause, ClauseFailure, ClauseSkip, all_clauses
@@ -37,6 +41,8 @@ class Subject:
     inputs: Any = None
     backend: Any = None
     metadata_strategies: Dict[type, Any] = field(default_factory=dict)
+    environment: Dict[str, str] = field(default_factory=dict)
+    """Variables set while connector code runs: the endpoint, TLS and credential redirection of a binding."""
 
 
 class ConnectorConstructionError(Exception):
@@ -183,7 +189,8 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
         from conformance.guards.process_isolation import run_isolated
 
         return run_isolated(clause, subject, config)
-    with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, \
+    # The binding's redirection is in os.environ only while this clause runs: connector code reads it there.
+    with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, mock.patch.dict(os.environ, subject.environment), \
             ActiveGuards(runtime.loop_watch, config) as guards:
         try:
             run = ClauseRun(subject, runtime, config, workdir, guards)
@@ -193,6 +200,8 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
             clause.func(run)
         except ClauseSkip as exc:
             return ClauseResult(clause, Outcome.SKIP, str(exc))
+        except NotModelled as exc:
+            return ClauseResult(clause, Outcome.SKIP, f"the bound fake does not model this: {exc}")
         except ClauseFailure as exc:
             return _failed(clause, run, exc.render())
         except LifecycleBudgetExceeded as exc:

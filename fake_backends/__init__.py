@@ -7,6 +7,10 @@ The public surface::
     JobService       the generic async job service, in process
     FakeJobServer    a JobService over real HTTP on 127.0.0.1
     serve_jobs(...)  context manager: a started FakeJobServer around a new JobService
+    States, GENERIC  a service's own state names for the roles clauses script
+    ServiceApi, FakeServer, serve(...), json_body
+                     the toolkit for a fake of a real service (see fake_backends.toolkit)
+    NotModelled      raised for control-plane behaviour the real service does not have
     Fault            one armed fault, as carried by InjectedFault
     JobNotFound, JobConflict, InvalidRequest, InjectedFault
                      what JobService's data operations raise (HTTP 404, 409, 400, fault)
@@ -20,7 +24,7 @@ Typical use::
         assert not backend.live_jobs()
 """
 
-from .control import OPERATIONS, BackendControl, Job, unstopped
+from .control import OPERATIONS, BackendControl, Job, NotModelled, unstopped
 from .faults import Fault
 from .jobs import (
     TERMINAL_STATES,
@@ -31,7 +35,22 @@ from .jobs import (
     JobService,
     JobServiceError,
 )
-from .server import FakeJobServer, serve_jobs
+from .states import GENERIC, States
+
+_SERVED = {
+    "FakeJobServer": "server", "JobApi": "server", "serve_jobs": "server",
+    "FakeServer": "toolkit", "ServiceApi": "toolkit", "json_body": "toolkit", "serve": "toolkit",
+}
+"""Names whose modules import aiohttp: loaded on first use, so ``fake_backends.control`` stays light and
+the run's CA (``fake_backends.tls``) can be trusted before aiohttp builds its default SSL context."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _SERVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{_SERVED[name]}", __name__), name)
 
 __all__ = [
     "OPERATIONS",
@@ -39,6 +58,14 @@ __all__ = [
     "BackendControl",
     "Job",
     "unstopped",
+    "NotModelled",
+    "States",
+    "GENERIC",
+    "ServiceApi",
+    "FakeServer",
+    "JobApi",
+    "serve",
+    "json_body",
     "JobService",
     "FakeJobServer",
     "serve_jobs",

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, runtime_checkable
 
-__all__ = ["OPERATIONS", "Job", "BackendControl", "unstopped"]
+from .states import States
+
+__all__ = ["OPERATIONS", "Job", "BackendControl", "NotModelled", "unstopped"]
 
 #: The data-plane operations a fault, a latency or a counter can name.
 OPERATIONS = ("submit", "status", "cancel", "list", "outputs")
@@ -46,6 +48,16 @@ class Job:
     terminal: bool
 
 
+class NotModelled(Exception):
+    """A control-plane request for behaviour the real service does not have.
+
+    A fake of a real service raises it (e.g. from :meth:`BackendControl.invisible_for`
+    when the service's API is read-after-write consistent), with the reason and the
+    API reference, so a clause that needs the behaviour is skipped for that fake
+    instead of testing the connector against a situation production never produces.
+    """
+
+
 @runtime_checkable
 class BackendControl(Protocol):
     """Steer a fake backend into the situations that break connectors.
@@ -57,6 +69,11 @@ class BackendControl(Protocol):
     @property
     def url(self) -> str:
         """Base URL the connector should talk to; ``""`` for in-process fakes."""
+        ...
+
+    @property
+    def states(self) -> States:
+        """The service's own state names for each role a clause scripts (see :class:`States`)."""
         ...
 
     def script(

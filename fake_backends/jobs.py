@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence, TypeVar, cast
 
 from .control import OPERATIONS, Job
 from .faults import Fault, FaultPlan
+from .states import GENERIC, States
 
 __all__ = [
     "SUBMITTED",
@@ -31,14 +32,10 @@ __all__ = [
     "InjectedFault",
 ]
 
-#: The state of a job that has not been read yet: its script has not started.
-SUBMITTED = "SUBMITTED"
-#: The state between a cancel request and the next status read.
-CANCELLING = "CANCELLING"
-SUCCEEDED = "SUCCEEDED"
-CANCELLED = "CANCELLED"
-TERMINAL_STATES = frozenset({SUCCEEDED, "FAILED", CANCELLED})
-DEFAULT_STATES = ("PENDING", "RUNNING", SUCCEEDED)
+#: The generic vocabulary's names, kept as module constants for callers of the generic service.
+SUBMITTED = GENERIC.submitted
+CANCELLING = GENERIC.cancelling
+TERMINAL_STATES = GENERIC.terminal
 
 
 class JobServiceError(Exception):
@@ -84,11 +81,11 @@ class _Script:
     outputs: dict[str, Any]
 
     @classmethod
-    def of(cls, states: Sequence[str], message: str | None, outputs: dict[str, Any]) -> _Script:
+    def of(cls, states: Sequence[str], message: str | None, outputs: dict[str, Any], terminal: frozenset[str]) -> _Script:
         """Validate and truncate ``states``; copy ``outputs`` so the caller may reuse its dict."""
         if not states or not all(isinstance(state, str) and state for state in states):
             raise ValueError(f"a script needs at least one non-empty state name, got {states!r}")
-        last = next((i for i, state in enumerate(states) if state in TERMINAL_STATES), len(states) - 1)
+        last = next((i for i, state in enumerate(states) if state in terminal), len(states) - 1)
         return cls(tuple(states[: last + 1]), message, copy.deepcopy(outputs))
 
 
@@ -104,9 +101,11 @@ class _Record:
     hidden_reads: int = 0
 
 
-def _in_state(job: Job, state: str, message: str | None = None, outputs: dict[str, Any] | None = None) -> Job:
+def _in_state(
+    job: Job, state: str, terminal: frozenset[str], message: str | None = None, outputs: dict[str, Any] | None = None
+) -> Job:
     """``job`` moved to ``state``: the one place ``terminal`` is derived."""
-    return replace(job, state=state, message=message, outputs=outputs, terminal=state in TERMINAL_STATES)
+    return replace(job, state=state, message=message, outputs=outputs, terminal=state in terminal)
 
 
 _Op = TypeVar("_Op", bound=Callable[..., Any])
@@ -139,14 +138,17 @@ def _operation(op: str) -> Callable[[_Op], _Op]:
 class JobService:
     """A thread-safe fake async job API implementing :class:`BackendControl`.
 
-    Without a script, a job walks PENDING, RUNNING, SUCCEEDED with
-    ``default_outputs``. ``seed`` drives probabilistic faults. Job ids are
+    Without a script, a job walks pending, running, succeeded (in the
+    vocabulary ``states``, :data:`GENERIC` by default) with ``default_outputs``. ``seed`` drives probabilistic faults. Job ids are
     never reused, not even across :meth:`reset`, so a stale id held by a
     connector is "not found" instead of silently naming another job.
     """
 
-    def __init__(self, *, default_outputs: dict[str, Any] | None = None, seed: int = 0) -> None:
-        self._default_script = _Script.of(DEFAULT_STATES, None, default_outputs or {})
+    def __init__(
+        self, *, default_outputs: dict[str, Any] | None = None, seed: int = 0, states: States = GENERIC
+    ) -> None:
+        self.states = states
+        self._default_script = _Script.of(states.default_walk, None, default_outputs or {}, states.terminal)
         self._seed = seed
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -177,7 +179,8 @@ class JobService:
         outputs: dict[str, Any] | None = None,
     ) -> None:
         """See :meth:`BackendControl.script`; ``outputs=None`` means ``default_outputs``."""
-        scripted = _Script.of(states, message, self._default_script.outputs if outputs is None else outputs)
+        outputs = self._default_script.outputs if outputs is None else outputs
+        scripted = _Script.of(states, message, outputs, self.states.terminal)
         with self._lock:
             self._scripts.append(scripted)
 
@@ -277,8 +280,8 @@ class JobService:
         if record.hidden_reads:
             record.hidden_reads -= 1
             raise JobNotFound(f"job {job_id} not found (not visible yet)")
-        if record.job.state == CANCELLING:
-            record.job = _in_state(record.job, CANCELLED)
+        if record.job.state == self.states.cancelling:
+            record.job = _in_state(record.job, self.states.cancelled, self.states.terminal)
         elif not record.job.terminal:
             self._step(record)
         return record.job
@@ -294,7 +297,7 @@ class JobService:
         record.job = replace(record.job, cancels=record.job.cancels + 1)
         if record.job.terminal:
             raise JobConflict(f"job {job_id} already finished ({record.job.state})")
-        record.job = _in_state(record.job, CANCELLING)
+        record.job = _in_state(record.job, self.states.cancelling, self.states.terminal)
         return record.job
 
     @_operation("list")
@@ -306,7 +309,7 @@ class JobService:
     def outputs(self, job_id: str) -> dict[str, Any]:
         """The outputs of a SUCCEEDED job; any other state is a conflict."""
         job = self._record(job_id).job
-        if job.state != SUCCEEDED or job.outputs is None:
+        if job.state != self.states.succeeded or job.outputs is None:
             raise JobConflict(f"job {job_id} has no outputs in state {job.state}")
         return job.outputs
 
@@ -315,7 +318,7 @@ class JobService:
     def _create(self, spec: dict[str, Any], inputs: dict[str, Any], idempotency_key: str | None) -> Job:
         job = Job(
             job_id=f"job-{next(self._ids)}",
-            state=SUBMITTED,
+            state=self.states.submitted,
             message=None,
             outputs=None,
             spec=spec,
@@ -341,8 +344,9 @@ class JobService:
         record.job = _in_state(
             record.job,
             state,
+            self.states.terminal,
             message=record.script.message if last else None,
-            outputs=record.script.outputs if state == SUCCEEDED else None,
+            outputs=record.script.outputs if state == self.states.succeeded else None,
         )
 
     def _record(self, job_id: str) -> _Record:

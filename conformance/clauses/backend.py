@@ -144,7 +144,7 @@ def no_orphans(run) -> None:
 def unknown_state(run) -> None:
     """A backend state the connector has never seen gives an accepted phase and a message naming it (F-PHASE-1)."""
     backend = run.require_backend("the suite scripts an unknown state on it")
-    backend.script(["RUNNING", "QUARANTINED"], message="held for review")
+    backend.script([backend.states.running, "QUARANTINED"], message="held for review")
     lifecycle = run.platform.start()
     answers = [run.platform.get(lifecycle.meta, lifecycle.attempt) for _ in range(3)]
     last = answers[-1]

@@ -57,7 +57,7 @@ def delete_after_success(run) -> None:
 def delete_after_failure(run) -> None:
     """DeleteTask for a job that already FAILED succeeds (F-DELETE-2)."""
     backend = run.require_backend("the suite scripts a failing job on it")
-    backend.script(["RUNNING", "FAILED"], message="conformance: scripted failure")
+    backend.script([backend.states.running, backend.states.failed], message="conformance: scripted failure")
     lifecycle = run.platform.run()
     _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
 

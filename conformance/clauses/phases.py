@@ -120,7 +120,8 @@ def terminal_stable(run) -> None:
 def failure_message(run) -> None:
     """FAILED and RETRYABLE_FAILED carry a message: it is what the user sees (F-PHASE-3)."""
     if run.backend is not None:
-        run.backend.script(["RUNNING", "FAILED"], message="conformance: scripted failure")
+        states = run.backend.states
+        run.backend.script([states.running, states.failed], message="conformance: scripted failure")
     final = run.platform.run().final
     if final.phase not in FAILURE_PHASES:
         raise ClauseSkip(f"the lifecycle ended {phase_name(final.phase)}, not in a failure; bind a fake "
