@@ -101,6 +101,23 @@ def fake_job_service(connector_task_template: Optional[Any]) -> Iterator[Any]:
 
 
 @pytest.fixture
+def connector_binding(connector_class: type) -> Optional[Any]:
+    """The suite's binding for a real plugin's connector class (``conformance.bindings``), or None."""
+    from conformance.bindings import binding_for
+
+    return binding_for(connector_class)
+
+
+@pytest.fixture
+def connector_bound(connector_binding: Optional[Any]) -> Iterator[Optional[Any]]:
+    """The binding's fake, started, with the template, inputs and environment it gives; None when unbound."""
+    from conformance.bindings import bound
+
+    with bound(connector_binding) as parts:
+        yield parts
+
+
+@pytest.fixture
 def connector_backend(request: pytest.FixtureRequest, connector_class: type) -> Optional[Any]:
     """The fake backend the connector under test talks to, or None (fault clauses are then skipped)."""
     return bridge.bound_backend(request, connector_class)
@@ -114,9 +131,10 @@ def connector_factory(connector_class: type, connector_backend: Optional[Any]) -
 
 @pytest.fixture
 def connector_subject(connector_class, connector_factory, connector_task_template, connector_inputs,
-                      connector_backend, connector_metadata_strategies) -> Any:
-    """Everything declared about the connector under test, as one object for the library core."""
-    from conformance.run import Subject
+                      connector_backend, connector_metadata_strategies, connector_bound) -> Any:
+    """Everything declared about the connector under test, as one object for the library core.
 
-    return Subject(connector_class.__name__, connector_factory, connector_task_template, connector_inputs,
-                   connector_backend, connector_metadata_strategies)
+    A bound plugin connector's template, inputs and environment come from its binding unless the
+    fixtures give them."""
+    return bridge.subject(connector_class, connector_factory, connector_task_template, connector_inputs,
+                          connector_backend, connector_metadata_strategies, connector_bound)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from conformance.report import Row
 
 SUITE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite.py")
-DEFAULT_FAIL_ON = "MUST,SHOULD"
 _LOADED = pytest.StashKey[Dict[str, Union[type, str]]]()
 _UNBUILDABLE = pytest.StashKey[Dict[str, str]]()
 _GATE = pytest.StashKey["Gate"]()
@@ -42,6 +41,9 @@ def add_suite(config: pytest.Config) -> None:
     if not connector_specs(config):
         return
     gate_settings(config)  # a bad option or waiver table is a usage error before anything runs
+    from fake_backends.tls import trust
+
+    trust()  # before any connector imports its HTTP stack: aiohttp reads the CA bundle at import
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = []
     config.args.append(f"{SUITE_PATH}::test_connector_loads")
@@ -80,9 +82,11 @@ def add_config_options(group: Any, parser: pytest.Parser) -> None:
 
 def add_gate_options(group: Any, parser: pytest.Parser) -> None:
     """Options of the CI gate itself (not of a clause run), with the same flag/ini naming as the knobs."""
+    from conformance.gate import VALID_FAIL_ON
+
     gate_options = {
         "report": "write the connector x clause table to PATH.json and PATH.md (Markdown for a PR comment)",
-        "fail-on": f"levels whose failures fail the run: MUST, MUST,SHOULD or none (default {DEFAULT_FAIL_ON})",
+        "fail-on": f"levels whose failures fail the run: {VALID_FAIL_ON}",
     }
     for name, help in gate_options.items():
         dest = _dest(name)
@@ -126,7 +130,7 @@ def gate_settings(config: pytest.Config) -> Gate:
 def _read_gate(config: pytest.Config) -> Gate:
     from conformance.clause import all_clauses
     from conformance.clauses.fuzzing import profile
-    from conformance.gate import parse_fail_on
+    from conformance.gate import DEFAULT_FAIL_ON, fail_on_text, parse_fail_on
     from conformance.waivers import WaiverError, load_waivers
 
     text = option_or_ini(config, "connector_fail_on") or DEFAULT_FAIL_ON
@@ -136,7 +140,7 @@ def _read_gate(config: pytest.Config) -> Gate:
         waivers = load_waivers(config.rootpath / "pyproject.toml", {c.id for c in all_clauses()})
     except (ValueError, WaiverError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    return Gate(fail_on, ",".join(sorted(level.value for level in fail_on)) or "none", waivers)
+    return Gate(fail_on, fail_on_text(fail_on), waivers)
 
 
 def _parse(dest: str, value: Any, kind: type) -> Any:
@@ -221,7 +225,24 @@ def speaks_job_api(connector_class: type) -> bool:
 
 
 def bound_backend(request: pytest.FixtureRequest, connector_class: type) -> Optional[Any]:
+    """A binding's fake, else the generic job service for connectors that speak it, else None."""
+    bound = request.getfixturevalue("connector_bound")
+    if bound is not None:
+        return bound.backend
     return request.getfixturevalue("fake_job_service") if speaks_job_api(connector_class) else None
+
+
+def subject(connector_class: type, factory: Any, template: Any, inputs: Any, backend: Any,
+            strategies: Dict[type, Any], bound: Optional[Any]) -> Any:
+    """The Subject for the library core; what the fixtures leave None comes from the binding, if any."""
+    from conformance.run import Subject
+
+    if bound is None:
+        return Subject(connector_class.__name__, factory, template, inputs, backend, strategies)
+    return Subject(connector_class.__name__, factory,
+                   bound.template if template is None else template,
+                   bound.inputs if inputs is None else inputs,
+                   backend, strategies, environment=bound.environment)
 
 
 def default_factory(connector_class: type, backend: Optional[Any]) -> Any:

@@ -1,0 +1,85 @@
+"""Bindings: what the suite knows about real connector classes, so they run with no conftest.
+
+A real plugin's connector needs three things the suite cannot guess: a realistic task template
+(its own custom config, built with the plugin's own task classes), inputs, and a way to reach a
+service. A :class:`Binding` gives all three for one connector class: a fake of its service
+(``fake_backends.<service>``), the template and inputs, and the environment that points the
+plugin's own client library at the fake (endpoint variables, the run's CA, dummy credentials).
+``pytest --connector=<plugin class>``, ``--connector=all``, :func:`conformance.check_connector`
+and load mode all look bindings up here; every part stays overridable with the fixtures.
+
+Binding modules (``conformance/bindings/<service>.py``) import nothing heavy at import time:
+the plugin and the fake are imported inside the functions, when a clause runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Mapping, Optional
+
+SERVICES = ("openai", "databricks", "sagemaker", "bigquery")
+"""Modules of this package that hold bindings, each with a ``BINDINGS`` list."""
+
+Backend = Any
+"""A started fake: a :class:`fake_backends.BackendControl`."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    """How to check one connector class against a fake of its service."""
+
+    connector: str
+    """The class as ``module.Qualname``, the way ``--connector`` names it."""
+    distribution: str
+    """The pip distribution that ships the connector (for the results page and install hints)."""
+    backend: Callable[[], ContextManager[Backend]]
+    """Starts a fresh fake of the service (one per test, as the ``fake_job_service`` fixture)."""
+    template: Callable[[Backend], Any]
+    """The task template, built with the plugin's own task classes; may name the fake's address."""
+    inputs: Callable[[Backend], Any] = lambda backend: None
+    """The task's inputs (LiteralMap, protobuf or dict); None: the template declares none."""
+    environment: Callable[[Backend], Mapping[str, str]] = lambda backend: {}
+    """Variables that point the plugin's client at the fake while connector code runs."""
+    notes: str = ""
+    """What the binding redirects and why, for the docs."""
+
+
+def spec_of(connector_class: type) -> str:
+    return f"{connector_class.__module__}.{connector_class.__qualname__}"
+
+
+def all_bindings() -> List[Binding]:
+    """Every binding the suite ships, in :data:`SERVICES` order."""
+    found: List[Binding] = []
+    for service in SERVICES:
+        found.extend(importlib.import_module(f"{__name__}.{service}").BINDINGS)
+    return found
+
+
+def binding_for(connector_class: type) -> Optional[Binding]:
+    """The binding for this exact class, or None (subclasses are other connectors)."""
+    spec = spec_of(connector_class)
+    return next((binding for binding in all_bindings() if binding.connector == spec), None)
+
+
+@dataclass
+class BoundParts:
+    """What a binding contributes to a :class:`conformance.run.Subject`, for one started fake."""
+
+    backend: Backend
+    template: Any
+    inputs: Any
+    environment: Dict[str, str]
+
+
+@contextlib.contextmanager
+def bound(binding: Optional[Binding]) -> Iterator[Optional[BoundParts]]:
+    """Start the binding's fake and derive template, inputs and environment from it (None: unbound)."""
+    if binding is None:
+        yield None
+        return
+    with binding.backend() as backend:
+        yield BoundParts(backend, binding.template(backend), binding.inputs(backend),
+                         dict(binding.environment(backend)))
