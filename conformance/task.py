@@ -11,7 +11,7 @@ import itertools
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from flyteidl.admin import agent_pb2
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, tasks_pb2, types_pb2
@@ -138,3 +138,64 @@ class TaskSpec:
             max_attempts=2,
         )
         return Attempt(execution, prefix)
+
+
+def output_mismatches(template: tasks_pb2.TaskTemplate, outputs: literals_pb2.LiteralMap) -> List[str]:
+    """Each declared output whose literal does not convert to the interface's type, as the consumer converts it.
+
+    flytekit's own conversion is the judge (what a downstream task or ``FlyteRemote`` does with the value), so a
+    value it accepts is never reported. Blob types are compared by kind only: converting a pickle blob would
+    unpickle what the connector under test wrote.
+    """
+    declared = template.interface.outputs.variables
+    return [problem for name in sorted(declared) if name in outputs.literals
+            and (problem := _mismatch(name, declared[name].type, outputs.literals[name]))]
+
+
+def _mismatch(name: str, declared: types_pb2.LiteralType, literal: literals_pb2.Literal) -> str:
+    from flytekit import FlyteContextManager
+    from flytekit.core.type_engine import TypeEngine
+    from flytekit.models.literals import Literal
+    from flytekit.models.types import LiteralType
+
+    try:
+        python_type = TypeEngine.guess_python_type(LiteralType.from_flyte_idl(declared))
+    except Exception:
+        return ""  # a type flytekit cannot map to Python: nothing to judge by
+    shown = f"{name}: declared {_type_name(declared, python_type)}, got {describe_literal(literal)}"
+    if declared.HasField("blob"):
+        return "" if literal.scalar.HasField("blob") else shown
+    try:
+        TypeEngine.to_python_value(FlyteContextManager.current_context(), Literal.from_flyte_idl(literal),
+                                   python_type)
+    except Exception:
+        return f"{shown}, which flytekit cannot convert to {_type_name(declared, python_type).split(' ')[0]}"
+    return ""
+
+
+def _type_name(declared: types_pb2.LiteralType, python_type: Any) -> str:
+    simple = types_pb2.SimpleType.Name(declared.simple) if declared.WhichOneof("type") == "simple" else ""
+    python = getattr(python_type, "__name__", None) or str(python_type)
+    return f"{python} ({simple})" if simple else python
+
+
+def describe_literal(literal: literals_pb2.Literal) -> str:
+    """``a string 'seven'``, ``a blob (PythonPickle) at ''``: what came back, in one short phrase."""
+    kind = literal.WhichOneof("value")
+    if kind == "scalar":
+        scalar = literal.scalar
+        which = scalar.WhichOneof("value")
+        if which == "primitive":
+            field = scalar.primitive.WhichOneof("value")
+            value = getattr(scalar.primitive, field) if field else None
+            return f"a {field.removesuffix('_value')} {value!r:.80}" if field else "an empty primitive"
+        if which == "blob":
+            return f"a blob ({scalar.blob.metadata.type.format or 'no format'}) at {scalar.blob.uri!r:.80}"
+        if which == "none_type":
+            return "None"
+        return f"a {which or 'empty'} scalar"
+    if kind == "collection":
+        return f"a list of {len(literal.collection.literals)}"
+    if kind == "map":
+        return f"a map of {sorted(literal.map.literals)[:5]}"
+    return f"a {kind or 'empty'} literal"

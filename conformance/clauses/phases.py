@@ -10,6 +10,7 @@ from flyteidl.core.execution_pb2 import TaskExecution
 from conformance.clause import ClauseFailure, ClauseSkip, clause
 from conformance.errors import brief
 from conformance.platform import ACCEPTED_PHASES, TERMINAL_PHASES, describe, phase_name
+from conformance.task import output_mismatches
 
 FAILURE_PHASES = frozenset({TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED})
 
@@ -79,12 +80,14 @@ def _succeeded(run):
 
 @clause("PHASE-OUTPUTS", fact="F-PHASE-5")
 def outputs_present(run) -> None:
-    """SUCCEEDED carries every declared output, in Resource.outputs or outputs.pb under output_prefix (F-PHASE-5)."""
+    """SUCCEEDED carries every declared output, of its declared type, in Resource.outputs or outputs.pb (F-PHASE-5)."""
     lifecycle = _succeeded(run)
     declared = run.spec.declared_outputs
-    present = set(_outputs_of(lifecycle.final, lifecycle.attempt).literals)
+    outputs = _outputs_of(lifecycle.final, lifecycle.attempt)
+    present = set(outputs.literals)
     missing = [name for name in declared if name not in present]
     if not missing:
+        _outputs_typed(run, outputs)
         return
     raise ClauseFailure(
         expected=f"outputs {declared} in Resource.outputs or in {lifecycle.attempt.outputs_file}",
@@ -93,6 +96,20 @@ def outputs_present(run) -> None:
                     "OutputsNotFound.",
         fix="Return Resource(phase=SUCCEEDED, outputs={...}) or write outputs.pb under output_prefix.",
     )
+
+
+def _outputs_typed(run, outputs: literals_pb2.LiteralMap) -> None:
+    """Every output converts to the interface's type: the next task (or the user's FlyteRemote) converts it."""
+    mismatches = output_mismatches(run.spec.template, outputs)
+    if mismatches:
+        raise ClauseFailure(
+            expected="each output converts to the type the task interface declares for it",
+            observed="\n".join(mismatches),
+            consequence="The platform stores the outputs as they are and the task SUCCEEDS; the downstream task or "
+                        "the user reading the result then fails converting the value, far from its cause.",
+            fix="Convert backend results to the declared Python types before returning them in Resource.outputs "
+                "(e.g. int(row['y'])), or declare the type you return.",
+        )
 
 
 @clause("PHASE-TERMINAL-STABLE", fact="F-PHASE-4")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from conformance.clause import ClauseFailure, clause
+from conformance.clause import ClauseFailure, ClauseSkip, clause
 
 SERVICE_KWARGS = {
     "create": ("task_template", "inputs", "output_prefix", "task_execution_metadata"),
@@ -34,6 +34,35 @@ def task_category(run) -> None:
                     "task type answers NOT_FOUND and the task fails.",
         fix="Call super().__init__(task_type_name='my_task', metadata_type=MyMeta) in __init__.",
     )
+
+
+@clause("STRUCT-TASK-TYPE-FREE", fact="API")
+def task_type_free(run) -> None:
+    """No other connector class holds the same task type and version: register() refuses a second one (API)."""
+    from flytekit.extend.backend.base_connector import TaskCategory
+
+    category = run.connector.task_category
+    if not isinstance(category, TaskCategory):
+        raise ClauseSkip("not checked: task_category is no TaskCategory (see STRUCT-TASK-CATEGORY)")
+    holder = run.guards.routes_before.get(category)
+    if holder is None or type(holder) is type(run.connector):
+        return  # free, or this connector's own registration at import (real plugins register themselves)
+    raise ClauseFailure(
+        expected=f"no other connector class registered for task type {category.name!r} version "
+                 f"{category.version} when this one registers",
+        observed=f"ConnectorRegistry already routes {category} to {_qualified(type(holder))}, registered before "
+                 "the suite built this connector (an installed plugin, or a module imported beside it)",
+        consequence="ConnectorRegistry.register refuses a second connector for the same (task type, version) with "
+                    f"ValueError('Duplicate connector for task type: {category}'); `import flytekit` imports every "
+                    "installed plugin, so in an image with both the import fails and the connector service does "
+                    "not start: every connector on it is down.",
+        fix="Use a task type name no other plugin uses (prefix it with your package's name), or a new "
+            "task_type_version if yours deliberately replaces the other; never install both in one image.",
+    )
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 @clause("STRUCT-METADATA-TYPE", fact="F-WIRE-1")

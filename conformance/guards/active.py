@@ -9,7 +9,7 @@ failures, and other clauses that pass carry them as notes.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from conformance.config import ConformanceConfig
 from conformance.guards.frames import ConnectorCode
@@ -27,9 +27,12 @@ class ActiveGuards:
         self.canaries = SecretCanaries()
         self.egress: Optional[EgressGuard] = None if config.allow_network else EgressGuard()
         self._stack: Optional[contextlib.ExitStack] = None
+        self.routes_before = _routes()
+        """flytekit's routing table before the harness installs this clause's connector: as production has it."""
 
     def __enter__(self) -> "ActiveGuards":
         self._stack = contextlib.ExitStack()
+        self._stack.callback(_restore_routes, self.routes_before)
         self._stack.enter_context(self.canaries)
         if self.egress is not None:
             self._stack.enter_context(self.egress)
@@ -55,3 +58,17 @@ class ActiveGuards:
         if self.egress is not None:
             notes += [f"NET-EGRESS: refused {attempt.render(self.code)}" for attempt in self.egress.attempts]
         return notes
+
+
+def _routes() -> Dict[Any, Any]:
+    from flytekit.extend.backend.base_connector import ConnectorRegistry
+
+    return dict(ConnectorRegistry._REGISTRY)
+
+
+def _restore_routes(routes: Dict[Any, Any]) -> None:
+    """Undo the harness's installs, so the next clause (and STRUCT-TASK-TYPE-FREE) sees production's registry."""
+    from flytekit.extend.backend.base_connector import ConnectorRegistry
+
+    ConnectorRegistry._REGISTRY.clear()
+    ConnectorRegistry._REGISTRY.update(routes)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Optional
 
 from flyteidl.admin.agent_pb2 import GetTaskMetricsResponse
-from flytekit.extend.backend.base_connector import ResourceMeta
+from flytekit.extend.backend.base_connector import ConnectorRegistry, ResourceMeta, TaskCategory
 
 from conformance.reference import JobMeta, ReferenceConnector
 
@@ -66,3 +66,42 @@ class RenamedMetricsArgument(ReferenceConnector):
 
     async def get_metrics(self, meta: JobMeta, **kwargs) -> GetTaskMetricsResponse:
         return await super().get_metrics(meta)
+
+
+SQUATTED = "conformance_squatted"
+"""A task type an installed plugin (``Incumbent`` here) already serves."""
+NOWHERE = "http://127.0.0.1:9"
+"""The URL of the instances registered at import: they are never called."""
+
+
+class Incumbent(ReferenceConnector):
+    """Stands in for an installed plugin's connector, registered at import as plugins do."""
+
+    def __init__(self, base_url: Optional[str] = None):
+        super().__init__(base_url or NOWHERE)
+        self._task_category = TaskCategory(name=SQUATTED, version=0)
+
+
+class TaskTypeTaken(Incumbent):
+    """STRUCT-TASK-TYPE-FREE: another class on the task type and version an installed plugin registered."""
+
+
+class NextVersion(Incumbent):
+    """Twin: the same task type under a new version, which register() accepts beside the old one."""
+
+    def __init__(self, base_url: Optional[str] = None):
+        super().__init__(base_url)
+        self._task_category = TaskCategory(name=SQUATTED, version=1)
+
+
+class RegistersItself(ReferenceConnector):
+    """Twin: registers its own instance at import, as real plugins do; that is no collision with itself."""
+
+    def __init__(self, base_url: Optional[str] = None):
+        super().__init__(base_url or NOWHERE)
+        self._task_category = TaskCategory(name="conformance_self_registered", version=0)
+
+
+# override=True only because pytester re-imports this module in every in-process run; plugins register plainly.
+ConnectorRegistry.register(Incumbent(), override=True)
+ConnectorRegistry.register(RegistersItself(), override=True)
