@@ -24,6 +24,14 @@ Loaded = Dict[str, Union[type, str]]
 """spec -> connector class, or the one-line reason it cannot be checked"""
 
 
+class Uncheckable(str):
+    """Why an installed connector is not checked although nothing is wrong with it (a sync connector).
+
+    Reported as a skipped load check with this reason, so ``--connector=all`` lists everything it
+    found; a plain ``str`` reason is a load failure.
+    """
+
+
 def discover() -> Loaded:
     """Load every plugin entry point, then read the registry; failures become one-line entries."""
     with _implicit_plugins_deferred():
@@ -36,12 +44,8 @@ def discover() -> Loaded:
         except BaseException as exc:  # noqa: B036 - a plugin may raise anything at import, SystemExit included
             loaded[f"{GROUP}:{plugin.name}"] = (f"flytekit plugin {plugin.name!r} ({plugin.value}) failed to "
                                                 f"import: {brief(exc)}")
-    for cls in _registered_async_classes():
-        spec = f"{cls.__module__}.{cls.__qualname__}"
-        try:
-            loaded[spec] = validate_connector_class(cls, spec)
-        except ConnectorLoadError as exc:
-            loaded[spec] = str(exc)
+    for cls in _registered_classes():
+        loaded[f"{cls.__module__}.{cls.__qualname__}"] = _checkable(cls)
     if not loaded:
         loaded[ALL] = (f"no async connector is registered in flytekit's ConnectorRegistry after loading "
                        f"{len(plugins)} '{GROUP}' entry point(s)")
@@ -56,12 +60,26 @@ def _entry_points() -> List[Any]:
     return list({plugin.name: plugin for plugin in group}.values())  # a dist on sys.path twice lists twice
 
 
-def _registered_async_classes() -> List[type]:
-    from flytekit.extend.backend.base_connector import AsyncConnectorBase, ConnectorRegistry
+def _registered_classes() -> List[type]:
+    """Every connector class the plugins registered, flytekit's own left out."""
+    from flytekit.extend.backend.base_connector import ConnectorRegistry
 
-    instances = ConnectorRegistry._REGISTRY.values()
-    classes = dict.fromkeys(type(c) for c in instances if isinstance(c, AsyncConnectorBase))
+    classes = dict.fromkeys(type(c) for c in ConnectorRegistry._REGISTRY.values())
     return [cls for cls in classes if not cls.__module__.startswith(BUILT_IN)]
+
+
+def _checkable(cls: type) -> Union[type, str]:
+    """The class if the suite can check it, else the reason (an :class:`Uncheckable` for sync connectors)."""
+    from flytekit.extend.backend.base_connector import AsyncConnectorBase
+
+    spec = f"{cls.__module__}.{cls.__qualname__}"
+    if not issubclass(cls, AsyncConnectorBase):
+        return Uncheckable(f"not checked: {spec} is not an AsyncConnectorBase (a sync connector answers in one "
+                           "do() call; the suite checks the create/get/delete contract)")
+    try:
+        return validate_connector_class(cls, spec)
+    except ConnectorLoadError as exc:
+        return str(exc)
 
 
 @contextlib.contextmanager
