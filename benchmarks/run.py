@@ -82,6 +82,32 @@ def suite_rows(repeats: int) -> List[Row]:
                          lifecycle, "", None)]
 
 
+def bound_plugin_rows(repeats: int) -> List[Row]:
+    """The whole suite on one installed bound connector per plugin beside the reference, runs alternating.
+
+    Target (issue #13): a bound real connector's suite takes at most 2x the reference connector's.
+    """
+    from conformance.bindings import all_bindings
+    from conformance.loading import ConnectorLoadError, load_connector_class
+
+    rows: List[Row] = []
+    first_per_plugin = {binding.distribution: binding for binding in reversed(all_bindings())}
+    for binding in reversed(list(first_per_plugin.values())):
+        try:
+            load_connector_class(binding.connector)
+        except ConnectorLoadError:
+            continue  # the plugin is not installed here: nothing to measure
+        pairs = [(measures.suite_run(connector=binding.connector)["wall"], measures.suite_run()["wall"])
+                 for _ in range(repeats)]
+        name = binding.connector.rsplit(".", 1)[-1]
+        bound = row(f"bound_{name}_wall_s", f"suite vs {name} on its fake, wall", [p[0] for p in pairs], "s")
+        reference = row(f"bound_{name}_reference_wall_s", "  suite vs reference, same runs", [p[1] for p in pairs],
+                        "s")
+        rows += [bound, reference, ratio(f"bound_{name}_over_reference", f"  {name} / reference", bound, reference,
+                                         "<= 2", lambda v: v <= 2)]
+    return rows
+
+
 def lifecycle_rows(repeats: int, n: int) -> List[Row]:
     """2. One reference lifecycle through the gRPC driver vs the connector's methods called in-process."""
     driver = row("driver_lifecycle_ms", "reference lifecycle via gRPC driver (Platform.run)",
@@ -207,7 +233,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the suite in-process")
     args = parser.parse_args(argv)
     began, before = time.perf_counter(), machine()
-    rows = (suite_rows(args.repeats) + lifecycle_rows(args.repeats, args.lifecycles)
+    rows = (suite_rows(args.repeats) + bound_plugin_rows(args.repeats) + lifecycle_rows(args.repeats, args.lifecycles)
             + throughput_rows(args.repeats, args.lifecycles) + fuzz_rows(args.repeats, args.examples)
             + startup_rows(max(15, args.repeats)))
     print(render(rows))
