@@ -23,6 +23,25 @@ class Level(str, enum.Enum):
     SHOULD = "SHOULD"
 
 
+class Needs(enum.IntEnum):
+    """What must work before a clause can say anything, in the order a probe tries it once per connector.
+
+    A clause declares the most it needs; when the probe finds a step broken, the clauses that need it are
+    BLOCKED naming the cause, which is reported once, instead of each failing with its own consequence.
+    """
+
+    CONNECTOR = 0
+    """An instance from the factory (every clause)."""
+    CREATE = 1
+    """create() returns, called directly with the configured task."""
+    META = 2
+    """...and returns a meta that has encode()."""
+    CREATE_TASK = 3
+    """CreateTask through the connector service answers a meta."""
+    LIFECYCLE = 4
+    """CreateTask, GetTask and polling reach a terminal phase through the service."""
+
+
 ClauseFunc = Callable[["ClauseRun"], None]
 
 
@@ -32,6 +51,7 @@ class Clause:
     fact: str
     level: Level
     func: ClauseFunc
+    needs: Needs = Needs.CONNECTOR
 
     @property
     def summary(self) -> str:
@@ -46,7 +66,8 @@ class Clause:
 _REGISTRY: Dict[str, Clause] = {}
 
 
-def clause(clause_id: str, *, fact: str, level: Level = Level.MUST) -> Callable[[ClauseFunc], ClauseFunc]:
+def clause(clause_id: str, *, fact: str, level: Level = Level.MUST,
+           needs: Needs = Needs.CONNECTOR) -> Callable[[ClauseFunc], ClauseFunc]:
     """Register a clause under a stable ID; a duplicate ID is a programming error caught at import."""
 
     def register(func: ClauseFunc) -> ClauseFunc:
@@ -55,7 +76,7 @@ def clause(clause_id: str, *, fact: str, level: Level = Level.MUST) -> Callable[
             raise ValueError(f"duplicate clause id {clause_id}")
         if fact not in (func.__doc__ or ""):
             raise ValueError(f"clause {clause_id}: docstring must cite its fact {fact}")
-        _REGISTRY[clause_id] = Clause(clause_id, fact, level, func)
+        _REGISTRY[clause_id] = Clause(clause_id, fact, level, func, needs)
         return func
 
     return register

@@ -1,8 +1,8 @@
 """The CI gate's verdict per clause: which results fail the run, given levels and waivers.
 
-A gate must be adoptable gradually: SHOULD clauses can be reported without failing the run, known
-failures can be waived with a reason, and a waiver whose clause now passes fails the run so the
-baseline only ever shrinks.
+A gate must be adoptable gradually: SHOULD failures are reported without failing the run unless
+strict mode asks for them (``--connector-fail-on=MUST,SHOULD``), known failures can be waived with a
+reason, and a waiver whose clause now passes fails the run so the baseline only ever shrinks.
 """
 
 from __future__ import annotations
@@ -23,32 +23,43 @@ class Status(str, enum.Enum):
     """Failed at a level --connector-fail-on does not select: reported, does not fail the run."""
     STALE = "STALE"
     """Passed although waived: fails the run until the waiver is removed."""
+    BLOCKED = "BLOCKED"
+    """Not run: a setup failure it depends on is reported once, by another clause (named in the detail)."""
+    ERROR = "ERROR"
+    """The suite itself failed (a harness error, not the connector's): no verdict, so the run fails."""
 
     @property
     def fails_run(self) -> bool:
-        return self in (Status.FAIL, Status.STALE)
+        return self in (Status.FAIL, Status.STALE, Status.ERROR)
 
 
 ALL_LEVELS = frozenset(Level)
 NONE = "none"
+DEFAULT_FAIL_ON = "MUST"
+VALID_FAIL_ON = (f"MUST (the default), MUST,SHOULD (strict; SHOULD alone means the same, since MUST always "
+                 f"gates) or {NONE} (report only)")
 
 
 def parse_fail_on(value: str) -> FrozenSet[Level]:
-    """``MUST``, ``MUST,SHOULD`` or ``none`` (report only); anything else is a ValueError."""
+    """The levels that fail the run. MUST always does, unless ``none``: a SHOULD gate that let MUST
+    failures through would pass connectors the platform cannot run. Anything else is a ValueError."""
     names = [part.strip().upper() for part in value.split(",") if part.strip()]
     if names == [NONE.upper()]:
         return frozenset()
-    unknown = [name for name in names if name not in Level.__members__]
-    if unknown or not names:
-        raise ValueError(f"--connector-fail-on: {value!r} is not a comma-separated list of MUST, SHOULD "
-                         f"(or '{NONE}')")
-    return frozenset(Level[name] for name in names)
+    if not names or any(name not in Level.__members__ for name in names):
+        raise ValueError(f"--connector-fail-on: {value!r} is not a valid value; use {VALID_FAIL_ON}")
+    return frozenset({Level.MUST} | {Level[name] for name in names})
+
+
+def fail_on_text(fail_on: FrozenSet[Level]) -> str:
+    """How the table names the levels that fail the run: ``MUST``, ``MUST,SHOULD`` or ``none``."""
+    return ",".join(level.value for level in Level if level in fail_on) or NONE
 
 
 def decide(outcome: str, level: Level, waiver: Optional[str], fail_on: FrozenSet[Level]) -> Status:
-    """The gate status of one clause result (outcome ``PASS``, ``FAIL`` or ``SKIP``)."""
-    if outcome == "SKIP":
-        return Status.SKIP
+    """The gate status of one clause result (a run.Outcome value)."""
+    if outcome in (Status.SKIP.value, Status.BLOCKED.value, Status.ERROR.value):
+        return Status(outcome)
     if outcome == "PASS":
         return Status.STALE if waiver else Status.PASS
     if waiver:

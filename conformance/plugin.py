@@ -37,6 +37,11 @@ def pytest_collection_modifyitems(items: list) -> None:
     bridge.label_items(items)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport) -> Optional[tuple]:
+    return bridge.teststatus(report)
+
+
 class GateHooks:
     """The hooks that need the session's config (pytest gives logreport no config): one per session."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Optional, Union
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 SUITE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite.py")
 _LOADED = pytest.StashKey[Dict[str, Union[type, str]]]()
-_UNBUILDABLE = pytest.StashKey[Dict[str, str]]()
+_PROBES = pytest.StashKey[Dict[tuple, Any]]()
 _GATE = pytest.StashKey["Gate"]()
 _ROWS = pytest.StashKey[Dict[str, "Row"]]()
 _WRITTEN = pytest.StashKey[List[Path]]()
@@ -251,45 +250,39 @@ def default_factory(connector_class: type, backend: Optional[Any]) -> Any:
     return connector_class
 
 
-class ConformanceNote(UserWarning):
-    """Something a passing clause wants the author to know (e.g. fields fuzzing had to leave alone)."""
-
-
 def run_and_report(clause: Any, subject: Any, service: Any, config: Any, request: pytest.FixtureRequest) -> None:
-    """Run one clause; a connector whose constructor failed is reported once, its other clauses skipped."""
+    """Run one clause, unless the connector's probe decides it: a broken setup step is reported once."""
     from conformance.run import run_clause
 
-    unbuildable = request.config.stash.setdefault(_UNBUILDABLE, {})
-    if subject.name in unbuildable:
-        pytest.skip(f"{clause.id}: not run, {unbuildable[subject.name]}")
-    result = run_clause(clause, subject, service.runtime(), config)
-    if result.unbuildable:
-        unbuildable[subject.name] = result.message
-        if not _first_report_of(request, f"unbuildable-{subject.name}"):
-            pytest.skip(f"{clause.id}: not run, {result.message} (reported by another worker)")
+    probe = _probe_for(request, subject)
+    result = probe.decide(clause, subject, service.runtime, config) or run_clause(clause, subject,
+                                                                                 service.runtime(), config)
     report(result, subject.name, request)
 
 
-def _first_report_of(request: pytest.FixtureRequest, what: str) -> bool:
-    """True in one process only: each xdist worker meets a broken constructor, one of them reports it.
+def _probe_for(request: pytest.FixtureRequest, subject: Any) -> Any:
+    """One probe per connector (and task) per process, knowing which of its clauses this session selected.
 
-    The workers' temp directories share a parent (the controller's); an exclusive create there decides.
+    Every xdist worker collects the same items, so each picks the same clause to report a setup failure.
     """
-    if not _is_worker(request.config):
-        return True
-    shared = request.getfixturevalue("tmp_path_factory").getbasetemp().parent
-    try:
-        os.close(os.open(shared / f"conformance-{what}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return False
-    return True
+    from conformance.probe import Probe
+
+    probes = request.config.stash.setdefault(_PROBES, {})
+    key = (subject.name, repr(subject.template), repr(subject.inputs))
+    if key not in probes:
+        selected = [item.callspec.params["conformance_clause"] for item in request.session.items
+                    if dict(item.user_properties).get("connector") == subject.name
+                    and "conformance_clause" in getattr(getattr(item, "callspec", None), "params", {})]
+        probes[key] = Probe(selected)
+    return probes[key]
 
 
 def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
     """Turn a ClauseResult into pytest's outcome through the gate (levels, waivers).
 
     The gate status goes on the report as a user property, so the controller's table is right under
-    xdist too. Results that must not fail the run (WAIVED, WARN) are xfails: visible, not red.
+    xdist too. Results that must not fail the run (WAIVED, WARN) are xfails: visible, not red. Notes go
+    into a report section and the summary, not into warnings (``filterwarnings = error`` is common).
     """
     from conformance.gate import Status, decide
 
@@ -297,11 +290,14 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
     gate = gate_settings(request.config)
     waiver = gate.waivers.get(connector, {}).get(clause.id)
     status = decide(result.outcome.value, clause.level, waiver, gate.fail_on)
-    for note in result.notes:
-        warnings.warn(ConformanceNote(note))
+    if result.notes:
+        request.node.add_report_section("call", "conformance notes", "\n".join(result.notes))
+        request.node.user_properties.append(("notes", "\n".join(result.notes)))
     failure = f"{clause.id} [{clause.level.value}, {clause.fact}] {clause.summary}\n{result.message}"
     details = {
         Status.SKIP: result.message,
+        Status.BLOCKED: result.message,
+        Status.ERROR: result.message,
         Status.WAIVED: f"waived: {waiver}",
         Status.WARN: f"{clause.level.value} failure, not gating (fail on: {gate.fail_on_text})\n{failure}",
         Status.STALE: f"STALE waiver: {connector} passes {clause.id} now; delete {clause.id} from "
@@ -310,12 +306,19 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
     request.node.user_properties += [("status", status.value), ("detail", details.get(status, ""))]
     if status is Status.FAIL:
         pytest.fail(failure, pytrace=False)
-    if status is Status.STALE:
+    if status in (Status.STALE, Status.ERROR):
         pytest.fail(details[status], pytrace=False)
-    if status is Status.SKIP:
+    if status in (Status.SKIP, Status.BLOCKED):
         pytest.skip(f"{clause.id}: {result.message}")
     if status in (Status.WAIVED, Status.WARN):
         pytest.xfail(f"{clause.id} {status.value} ({details[status].splitlines()[0]})")
+
+
+def teststatus(test_report: pytest.TestReport) -> Optional[tuple]:
+    """A harness error is pytest's ERROR, not a FAIL: it says nothing about the connector."""
+    if test_report.when == "call" and test_report.failed and ("status", "ERROR") in test_report.user_properties:
+        return "error", "E", "ERROR"
+    return None
 
 
 def label_items(items: List[pytest.Item]) -> None:

@@ -165,6 +165,10 @@ class Outcome(str, enum.Enum):
     PASS = "PASS"
     FAIL = "FAIL"
     SKIP = "SKIP"
+    BLOCKED = "BLOCKED"
+    """Not run: a setup step it needs is broken; the cause is reported once, by another clause."""
+    ERROR = "ERROR"
+    """The suite itself failed: no verdict on the connector (a pytest ERROR, never its FAIL)."""
 
 
 @dataclass
@@ -208,7 +212,31 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
             return _failed(clause, run, budget_failure(exc).render())
         except ConnectorCallError as exc:
             return _failed(clause, run, call_failure(exc).render())
+        except Exception as exc:  # the clauses handle connector errors; what is left is ours
+            return ClauseResult(clause, Outcome.ERROR, harness_error(exc, run.transcript))
     return ClauseResult(clause, Outcome.PASS, notes=run.notes + guards.notes())
+
+
+def harness_error(exc: BaseException, transcript: Optional[Transcript] = None) -> str:
+    """What a bug report to the suite's maintainers needs: the traceback, the transcript and versions."""
+    import platform
+    import sys
+    import traceback
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+
+    versions = ", ".join(f"{name} {installed(name)}" for name in (
+        "flyte-connector-conformance", "flytekit", "hypothesis", "grpcio", "protobuf"))
+    return (f"HARNESS ERROR: the conformance suite itself failed ({brief(exc)}); this says nothing about the "
+            f"connector. Please report it to the suite's maintainers with this text.\n"
+            f"versions: python {platform.python_version()} on {sys.platform}, {versions}\n"
+            + "".join(traceback.format_exception(exc)).rstrip()
+            + (f"\n{transcript.render()}" if transcript is not None else ""))
 
 
 def _failed(clause: Clause, run: ClauseRun, body: str) -> ClauseResult:
@@ -262,23 +290,26 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(r.outcome is not Outcome.FAIL for r in self.results)
+        return all(r.outcome not in (Outcome.FAIL, Outcome.ERROR) for r in self.results)
 
 
 def check_connector(subject: Subject, config: Optional[ConformanceConfig] = None,
                     clauses: Optional[Iterable[Clause]] = None) -> Report:
-    """Every clause against one connector, outside pytest."""
+    """Every clause against one connector, outside pytest; a broken setup step is reported once."""
+    from conformance.probe import Probe
+
     fresh_process.prestart()
+    config = config or ConformanceConfig()
+    selected = list(clauses or all_clauses())
+    probe = Probe(selected)
     host = ServiceHost()
     results: List[ClauseResult] = []
     try:
-        for clause in clauses or all_clauses():
-            if results and results[0].unbuildable:
-                results.append(ClauseResult(clause, Outcome.SKIP, f"not run: {results[0].message}"))
-                continue
+        for clause in selected:
             if subject.backend is not None:
                 subject.backend.reset()  # fresh backend state per clause, as each pytest test gets
-            results.append(run_clause(clause, subject, host.runtime(), config))
+            decided = probe.decide(clause, subject, host.runtime, config)
+            results.append(decided or run_clause(clause, subject, host.runtime(), config))
     finally:
         host.close()
     return Report(subject.name, results)

@@ -25,7 +25,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def test_report_files_terminal_table_and_junit_properties(pytester: pytest.Pytester) -> None:
     result = run(pytester, f"--connector={REFERENCE}", f"--connector={STRICT}", "--connector=nope.X", "-k", SOME,
-                 "--connector-report=out/conformance", "--junitxml=junit.xml")
+                 "--connector-report=out/conformance", "--junitxml=junit.xml", "--connector-fail-on=MUST,SHOULD")
     result.stdout.fnmatch_lines([
         "*= connector conformance =*",
         "clause *level *ReferenceConnector *StrictDecode *nope.X*",
@@ -52,22 +52,38 @@ def test_report_files_terminal_table_and_junit_properties(pytester: pytest.Pytes
     assert properties["test_connector_loads[nope.X]"] == {"connector": "nope.X", "clause": "LOAD"}
 
 
-def test_fail_on_must_reports_should_failures_without_failing(pytester: pytest.Pytester) -> None:
-    result = run(pytester, f"--connector={STRICT}", "-k", "META-EXTRA-FIELD", "--connector-fail-on=MUST")
+@pytest.mark.parametrize("fail_on", [(), ("--connector-fail-on=MUST",)], ids=["default", "MUST"])
+def test_should_failures_are_reported_without_failing_by_default(pytester: pytest.Pytester, fail_on: tuple) -> None:
+    result = run(pytester, f"--connector={STRICT}", "-k", "META-EXTRA-FIELD", "--connector-report=out", *fail_on)
     assert result.ret == 0
     result.assert_outcomes(xfailed=1)
     result.stdout.fnmatch_lines([
         "META-EXTRA-FIELD *SHOULD *WARN*",
         "StrictDecode META-EXTRA-FIELD WARN: *observed:*KeyError: 'added_by_a_later_version'",
+        "fail on: MUST; 1 WARN",
     ])
+    document = json.loads((pytester.path / "out.json").read_text())
+    assert document["passed"] is True and document["results"][0]["status"] == "WARN"
 
 
-@pytest.mark.parametrize("value", ["MAY", "", "MUST,NEVER"])
-def test_bad_fail_on_is_a_usage_error(pytester: pytest.Pytester, value: str) -> None:
+@pytest.mark.parametrize("value", ["SHOULD", "should,MUST"])
+def test_should_alone_is_strict_and_must_still_fails(pytester: pytest.Pytester, value: str) -> None:
+    """MUST always gates (unless none): a SHOULD gate that let MUST failures through would pass broken code."""
+    must = "broken.metadata.ScriptInMeta"  # fails META-SIZE, a MUST clause
+    result = run(pytester, f"--connector={STRICT}", f"--connector={must}", f"--connector-fail-on={value}",
+                 "-k", "META-EXTRA-FIELD or META-SIZE")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["fail on: MUST,SHOULD; *"])
+    assert "WARN" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("value", ["MAY", "", "MUST,NEVER", "none,MUST"])
+def test_bad_fail_on_is_a_usage_error_listing_valid_values(pytester: pytest.Pytester, value: str) -> None:
     pytester.makeini(f"[pytest]\nconnector_fail_on = {value or ','}\n")
     result = run(pytester, f"--connector={REFERENCE}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --connector-fail-on: * is not a comma-separated list of MUST, SHOULD*"])
+    result.stderr.fnmatch_lines(["ERROR: --connector-fail-on: * is not a valid value; use MUST (the default), "
+                                 "MUST,SHOULD (strict; *) or none (report only)"])
 
 
 WAIVERS = """

@@ -6,7 +6,7 @@ stream whatever the connector returns, so the wire would hide a wrong answer.
 
 from __future__ import annotations
 
-from conformance.clause import ClauseFailure, ClauseSkip, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Needs, clause
 
 
 def _declared(run, method: str) -> None:
@@ -35,7 +35,7 @@ def _answers(run, method: str, response_type: type) -> None:
             )
 
 
-@clause("CAP-LOGS", fact="API")
+@clause("CAP-LOGS", fact="API", needs=Needs.LIFECYCLE)
 def logs(run) -> None:
     """An overridden get_logs() answers GetTaskLogsResponse for running and finished jobs (API)."""
     from flyteidl.admin.agent_pb2 import GetTaskLogsResponse
@@ -43,7 +43,7 @@ def logs(run) -> None:
     _answers(run, "get_logs", GetTaskLogsResponse)
 
 
-@clause("CAP-METRICS", fact="API")
+@clause("CAP-METRICS", fact="API", needs=Needs.LIFECYCLE)
 def metrics(run) -> None:
     """An overridden get_metrics() answers GetTaskMetricsResponse for running and finished jobs (API)."""
     from flyteidl.admin.agent_pb2 import GetTaskMetricsResponse

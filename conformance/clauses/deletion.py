@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from conformance.clause import ClauseFailure, clause
+from conformance.clause import ClauseFailure, Needs, clause
 from conformance.errors import ConnectorCallError
 from conformance.platform import describe
 
@@ -31,7 +31,7 @@ def _must_succeed(situation: str, delete: Callable[[], None]) -> None:
         ) from None
 
 
-@clause("DELETE-TWICE", fact="F-DELETE-2")
+@clause("DELETE-TWICE", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
 def delete_twice(run) -> None:
     """A second DeleteTask for the same meta succeeds, e.g. while the first is still cancelling (F-DELETE-2)."""
     lifecycle = run.platform.start()
@@ -39,21 +39,21 @@ def delete_twice(run) -> None:
     _must_succeed("a second time for the same meta", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-AFTER-CREATE", fact="F-DELETE-1")
+@clause("DELETE-AFTER-CREATE", fact="F-DELETE-1", needs=Needs.CREATE_TASK)
 def delete_after_create(run) -> None:
     """DeleteTask straight after CreateTask (an abort racing the first poll) succeeds (F-DELETE-1)."""
     _, meta = run.platform.create()
     _must_succeed("right after create(), before any get()", lambda: run.platform.delete(meta))
 
 
-@clause("DELETE-AFTER-SUCCESS", fact="F-DELETE-2")
+@clause("DELETE-AFTER-SUCCESS", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
 def delete_after_success(run) -> None:
     """DeleteTask for a job that already SUCCEEDED succeeds (F-DELETE-2)."""
     lifecycle = run.platform.run()
     _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-AFTER-FAILURE", fact="F-DELETE-2")
+@clause("DELETE-AFTER-FAILURE", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
 def delete_after_failure(run) -> None:
     """DeleteTask for a job that already FAILED succeeds (F-DELETE-2)."""
     backend = run.require_backend("the suite scripts a failing job on it")
@@ -62,7 +62,7 @@ def delete_after_failure(run) -> None:
     _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-PURGED", fact="F-DELETE-2")
+@clause("DELETE-PURGED", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
 def delete_purged(run) -> None:
     """DeleteTask for a job the backend has purged (unknown to it now) succeeds (F-DELETE-2)."""
     backend = run.require_backend("the suite purges the finished job from it")
@@ -72,7 +72,7 @@ def delete_purged(run) -> None:
                   lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-CONCURRENT", fact="F-DELETE-2")
+@clause("DELETE-CONCURRENT", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
 def delete_concurrently(run) -> None:
     """Several DeleteTask calls racing for the same meta all succeed: propeller workers race (F-DELETE-2)."""
     lifecycle = run.platform.start()

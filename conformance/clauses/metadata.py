@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from conformance.fresh_process import reencode
-from conformance.clause import ClauseFailure, ClauseSkip, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Needs, clause
 from conformance.errors import brief
 from conformance.roundtrip import first_difference
 
@@ -15,7 +15,7 @@ ROUNDTRIP_CONSEQUENCE = (
 )
 
 
-@clause("META-CREATE-TYPE", fact="F-WIRE-1")
+@clause("META-CREATE-TYPE", fact="F-WIRE-1", needs=Needs.CREATE)
 def create_returns_metadata_type(run) -> None:
     """create() returns an instance of metadata_type, the class get/delete decode into (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -31,7 +31,7 @@ def create_returns_metadata_type(run) -> None:
     )
 
 
-@clause("META-ENCODE-BYTES", fact="F-WIRE-1")
+@clause("META-ENCODE-BYTES", fact="F-WIRE-1", needs=Needs.META)
 def encode_returns_bytes(run) -> None:
     """encode() returns bytes: the meta travels as a protobuf bytes field (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -61,7 +61,7 @@ def _roundtrip(run, meta: Any) -> tuple:
     return run.runtime.run_blocking(attempt, run.config.call_deadline, "encode()/decode()")
 
 
-@clause("META-ROUNDTRIP", fact="F-WIRE-1")
+@clause("META-ROUNDTRIP", fact="F-WIRE-1", needs=Needs.META)
 def roundtrip(run) -> None:
     """decode(encode(meta)) equals meta with the same types all the way down (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -77,7 +77,7 @@ def roundtrip(run) -> None:
     )
 
 
-@clause("META-SIZE", fact="F-WIRE-1")
+@clause("META-SIZE", fact="F-WIRE-1", needs=Needs.META)
 def size(run) -> None:
     """The encoded meta stays under the size limit: it is stored in the workflow's CRD in etcd (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -94,7 +94,7 @@ def size(run) -> None:
     )
 
 
-@clause("META-FRESH-PROCESS", fact="F-WIRE-1")
+@clause("META-FRESH-PROCESS", fact="F-WIRE-1", needs=Needs.META)
 def fresh_process(run) -> None:
     """A meta encoded here decodes in a fresh process with another hash seed (F-WIRE-1)."""
     meta_type = run.connector.metadata_type

@@ -7,7 +7,7 @@ import os
 from flyteidl.core import literals_pb2
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from conformance.clause import ClauseFailure, ClauseSkip, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Needs, clause
 from conformance.errors import brief
 from conformance.platform import ACCEPTED_PHASES, TERMINAL_PHASES, describe, phase_name
 from conformance.task import output_mismatches
@@ -15,7 +15,7 @@ from conformance.task import output_mismatches
 FAILURE_PHASES = frozenset({TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED})
 
 
-@clause("PHASE-ACCEPTED", fact="F-PHASE-1")
+@clause("PHASE-ACCEPTED", fact="F-PHASE-1", needs=Needs.LIFECYCLE)
 def accepted_phases(run) -> None:
     """Every phase get() answers is one the platform accepts, never UNDEFINED (F-PHASE-1, F-PHASE-2)."""
     lifecycle = run.platform.run()
@@ -33,13 +33,13 @@ def accepted_phases(run) -> None:
     )
 
 
-@clause("PHASE-TERMINATES", fact="F-GET-1")
+@clause("PHASE-TERMINATES", fact="F-GET-1", needs=Needs.LIFECYCLE)
 def terminates(run) -> None:
     """A lifecycle reaches a terminal phase within the budget, so polling stops (F-GET-1)."""
     run.platform.run()  # LifecycleBudgetExceeded is turned into this clause's failure by the runner
 
 
-@clause("PHASE-SYNC-GET", fact="F-CREATE-1")
+@clause("PHASE-SYNC-GET", fact="F-CREATE-1", needs=Needs.LIFECYCLE)
 def sync_get_not_failed(run) -> None:
     """The GetTask sent right after CreateTask is not a terminal failure (F-CREATE-1)."""
     first = run.platform.start().final
@@ -78,7 +78,7 @@ def _succeeded(run):
     )
 
 
-@clause("PHASE-OUTPUTS", fact="F-PHASE-5")
+@clause("PHASE-OUTPUTS", fact="F-PHASE-5", needs=Needs.LIFECYCLE)
 def outputs_present(run) -> None:
     """SUCCEEDED carries every declared output, of its declared type, in Resource.outputs or outputs.pb (F-PHASE-5)."""
     lifecycle = _succeeded(run)
@@ -112,7 +112,7 @@ def _outputs_typed(run, outputs: literals_pb2.LiteralMap) -> None:
         )
 
 
-@clause("PHASE-TERMINAL-STABLE", fact="F-PHASE-4")
+@clause("PHASE-TERMINAL-STABLE", fact="F-PHASE-4", needs=Needs.LIFECYCLE)
 def terminal_stable(run) -> None:
     """A terminal phase and its outputs stay the same on re-polls and from a fresh instance (F-PHASE-4, F-GET-3)."""
     lifecycle = run.platform.run()
@@ -133,7 +133,7 @@ def terminal_stable(run) -> None:
             )
 
 
-@clause("PHASE-FAILURE-MESSAGE", fact="F-PHASE-3")
+@clause("PHASE-FAILURE-MESSAGE", fact="F-PHASE-3", needs=Needs.LIFECYCLE)
 def failure_message(run) -> None:
     """FAILED and RETRYABLE_FAILED carry a message: it is what the user sees (F-PHASE-3)."""
     if run.backend is not None:
@@ -153,7 +153,7 @@ def failure_message(run) -> None:
     )
 
 
-@clause("PHASE-RESOURCE-SERIALIZES", fact="F-WIRE-6")
+@clause("PHASE-RESOURCE-SERIALIZES", fact="F-WIRE-6", needs=Needs.LIFECYCLE)
 def resource_serializes(run) -> None:
     """Every Resource converts to protobuf: custom_info JSON-compatible, log_links TaskLog (F-WIRE-6)."""
     lifecycle = run.platform.start()

@@ -11,7 +11,7 @@ import dataclasses
 import json
 from typing import Any, Dict, Optional, Tuple
 
-from conformance.clause import ClauseFailure, ClauseSkip, Level, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import brief
 from conformance.snapshots import connector_dir, record, stored, undecodable
 
@@ -20,7 +20,7 @@ STRANDED = ("GetTask and DeleteTask of every task started before the deploy fail
 EXTRA_FIELD = "added_by_a_later_version"
 
 
-@clause("META-UPGRADE", fact="F-WIRE-1")
+@clause("META-UPGRADE", fact="F-WIRE-1", needs=Needs.META)
 def stored_metas_decode(run) -> None:
     """Every meta stored by earlier runs in the snapshot directory still decodes with this code (F-WIRE-1)."""
     root = run.config.snapshots_dir
@@ -45,7 +45,7 @@ def stored_metas_decode(run) -> None:
     )
 
 
-@clause("META-EXTRA-FIELD", fact="F-WIRE-1", level=Level.SHOULD)
+@clause("META-EXTRA-FIELD", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META)
 def extra_field(run) -> None:
     """A meta with a field this version does not know still decodes, as after a rollback (F-WIRE-1)."""
     meta_type, fields = _json_meta(run)
@@ -56,7 +56,7 @@ def extra_field(run) -> None:
                          "return cls(**{k: v for k, v in json.loads(data).items() if k in known}).")
 
 
-@clause("META-MISSING-FIELD", fact="F-WIRE-1", level=Level.SHOULD)
+@clause("META-MISSING-FIELD", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META)
 def missing_field(run) -> None:
     """A meta without an optional field (one added since it was stored) decodes with the default (F-WIRE-1)."""
     meta_type, fields = _json_meta(run)

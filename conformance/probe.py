@@ -1,0 +1,228 @@
+"""The setup every clause builds on, tried once per connector: one cause, one report.
+
+When the default task template does not suit a connector, create() raises in every clause, and
+eighteen clauses would each fail with a consequence that does not apply to that cause. So before
+clauses run, a probe tries the steps they need (:class:`~conformance.clause.Needs`): build the
+connector, call create() on the configured task, get a meta with encode(), send CreateTask through
+the service, and drive one lifecycle to a terminal phase. The first step that breaks is the cause.
+It is reported once, with its fix, by one clause chosen the same way in every process (the clause
+whose own check it is, else the first selected clause that needs the step); every other clause that
+needs the step is BLOCKED naming it. Clauses that need less run as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Optional
+from unittest import mock
+
+from conformance.clause import Clause, ClauseFailure, Level, Needs
+from conformance.config import ConformanceConfig
+from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, RpcFailed, user_frame
+from conformance.guards.active import ActiveGuards
+from conformance.platform import LifecycleBudgetExceeded
+from conformance.run import (ClauseResult, ClauseRun, ConnectorConstructionError, Outcome, Subject, budget_failure,
+                             call_failure)
+from conformance.service import ServiceRuntime
+
+DEFAULT_TASK = "the suite's default template (x: int -> y: int, no custom config)"
+TEMPLATE_EXAMPLE = '''
+    # conftest.py
+    import pytest
+    from conformance.task import default_template
+
+    @pytest.fixture
+    def connector_task_template():
+        template = default_template("{task_type}", {version})  # x: int -> y: int, for your task type
+        template.custom.update({{...}})  # the config your tasks carry{missing}
+        return template
+
+    @pytest.fixture
+    def connector_inputs():
+        return {{"x": 7}}  # the inputs that template declares
+'''
+
+
+@dataclass(frozen=True)
+class SetupFailure:
+    """The first step of the probe that broke."""
+
+    step: Needs
+    cause: str
+    """One line, as blocked clauses name it."""
+    detail: str
+    """The whole report: expected / observed / consequence / fix, and the probe's transcript."""
+    owner: Optional[str] = None
+    """The clause whose own check is exactly this failure: it runs and reports it itself."""
+
+
+class Probe:
+    """One connector's setup verdict, tried lazily up to the most any clause asked for, and kept."""
+
+    def __init__(self, selected: Iterable[Clause]):
+        self._selected = sorted(selected, key=_catalogue_position)
+        self._checked = Needs.CONNECTOR - 1
+        self._failure: Optional[SetupFailure] = None
+
+    def decide(self, clause: Clause, subject: Subject, runtime: Callable[[], ServiceRuntime],
+               config: ConformanceConfig) -> Optional[ClauseResult]:
+        """The result of a clause the setup decides (the cause, reported once, or BLOCKED); None: run it.
+
+        ``runtime`` is called for a healthy runtime each time one is needed: the probe may break one.
+        """
+        if config.isolate:  # the probe would run connector code here, which --connector-isolate forbids
+            return None
+        failure = self._failure_for(clause.needs, subject, runtime, config)
+        if failure is None or clause.needs < failure.step or clause.id == failure.owner:
+            return None
+        reporter = self._reporter(failure)
+        if clause.id == reporter:
+            return ClauseResult(clause, Outcome.FAIL, failure.detail, unbuildable=failure.step is Needs.CONNECTOR)
+        return ClauseResult(clause, Outcome.BLOCKED, f"blocked: {failure.cause} (reported once, under {reporter})")
+
+    def _failure_for(self, needs: Needs, subject: Subject, runtime: Callable[[], ServiceRuntime],
+                     config: ConformanceConfig) -> Optional[SetupFailure]:
+        if self._failure is None and needs > self._checked:
+            self._failure = probe(subject, runtime(), config, needs)
+            self._checked = needs
+        return self._failure
+
+    def _reporter(self, failure: SetupFailure) -> str:
+        """The owner if selected, else the first selected clause that needs the step (a MUST one first)."""
+        ids = [c.id for c in self._selected]
+        if failure.owner in ids:
+            return failure.owner
+        dependent = [c for c in self._selected if c.needs >= failure.step]
+        dependent.sort(key=lambda c: c.level is not Level.MUST)  # stable: catalogue order within a level
+        return dependent[0].id if dependent else ""
+
+
+def _catalogue_position(clause: Clause) -> int:
+    from conformance.clause import all_clauses
+
+    return [c.id for c in all_clauses()].index(clause.id)
+
+
+def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs) -> Optional[SetupFailure]:
+    """Try the steps up to ``up_to`` in order, in a run of their own; the first failure, or None."""
+    with tempfile.TemporaryDirectory(prefix="conformance-probe-") as workdir, \
+            mock.patch.dict(os.environ, subject.environment), ActiveGuards(runtime.loop_watch, config) as guards:
+        try:
+            run = ClauseRun(subject, runtime, config, workdir, guards)
+        except ConnectorConstructionError as exc:
+            return SetupFailure(Needs.CONNECTOR, str(exc), str(exc))
+        try:
+            return _Steps(run).until(up_to)
+        finally:
+            if subject.backend is not None:
+                subject.backend.reset()  # the clause that asked gets the backend as it was
+
+
+class _Steps:
+    """The probe's steps on one ClauseRun, each returning the failure it found or None."""
+
+    def __init__(self, run: ClauseRun):
+        self.run = run
+        self.meta: Any = None
+        self.steps: Dict[Needs, Callable[[], Optional[SetupFailure]]] = {
+            Needs.CREATE: self.create, Needs.META: self.has_encode, Needs.CREATE_TASK: self.create_task,
+            Needs.LIFECYCLE: self.lifecycle,
+        }
+
+    def until(self, up_to: Needs) -> Optional[SetupFailure]:
+        for step in sorted(self.steps):
+            if step > up_to:
+                break
+            failure = self.steps[step]()
+            if failure is not None:
+                return failure
+        return None
+
+    def create(self) -> Optional[SetupFailure]:
+        try:
+            _, self.meta = self.run.create_direct()
+        except ClauseFailure as exc:  # task_category cannot even name a template
+            return self._failed(Needs.CREATE, exc.observed, exc, owner="STRUCT-TASK-CATEGORY")
+        except ConnectorCallError as exc:
+            failure = self._create_failure(exc) if isinstance(exc, CallCrashed) else call_failure(exc)
+            return self._failed(Needs.CREATE, f"{_located(exc)} on {self._task()}", failure)
+        return None
+
+    def has_encode(self) -> Optional[SetupFailure]:
+        if callable(getattr(self.meta, "encode", None)):
+            return None
+        cause = f"create() returned {type(self.meta).__name__} {self.meta!r:.80}, which has no encode()"
+        return self._failed(Needs.META, cause, ClauseFailure(
+            expected="create() returns a metadata_type instance",
+            observed=cause,
+            consequence="The service calls encode() on what create() returns: every CreateTask fails with "
+                        "INTERNAL, so no task of this type can start.",
+            fix="Return metadata_type(...) from create().",
+        ), owner="META-CREATE-TYPE")
+
+    def create_task(self) -> Optional[SetupFailure]:
+        try:
+            self.run.platform.create()
+        except ConnectorCallError as exc:
+            return self._failed(Needs.CREATE_TASK, str(exc), call_failure(exc), owner=self._create_task_owner(exc))
+        return None
+
+    def lifecycle(self) -> Optional[SetupFailure]:
+        try:
+            self.run.platform.run()
+        except LifecycleBudgetExceeded as exc:
+            return self._failed(Needs.LIFECYCLE, str(exc), budget_failure(exc), owner="PHASE-TERMINATES")
+        except ConnectorCallError as exc:
+            owner = "PHASE-TERMINATES" if isinstance(exc, CallTimedOut) else None
+            return self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc), owner=owner)
+        return None
+
+    def _create_task_owner(self, exc: ConnectorCallError) -> Optional[str]:
+        """The META- clause that names why CreateTask failed although create() itself returned."""
+        if isinstance(exc, RpcFailed) and exc.code == "RESOURCE_EXHAUSTED":
+            return "META-SIZE"
+        if not isinstance(self.meta, self.run.connector.metadata_type):
+            return "META-CREATE-TYPE"
+        try:
+            encoded = self.run.encode(self.meta)
+        except ConnectorCallError:
+            return "META-ENCODE-BYTES"
+        return None if isinstance(encoded, bytes) else "META-ENCODE-BYTES"
+
+    def _task(self) -> str:
+        return DEFAULT_TASK if self.run.subject.template is None else "the template connector_task_template gives"
+
+    def _create_failure(self, exc: CallCrashed) -> ClauseFailure:
+        """create() raised: on the default template, most likely the template is what does not suit."""
+        if self.run.subject.template is None:
+            category = self.run.connector.task_category
+            missing = f', e.g. "{exc.exc.args[0]}"' if isinstance(exc.exc, KeyError) and exc.exc.args else ""
+            fix = ("If the connector needs its real task config, give the suite a template it accepts: override "
+                   "the `connector_task_template` and `connector_inputs` fixtures in conftest.py (or return your "
+                   "task's own serialized template), for example:"
+                   + TEMPLATE_EXAMPLE.format(task_type=category.name, version=category.version, missing=missing)
+                   + "Otherwise, create() should not raise for a task its task type allows.")
+        else:
+            fix = "Fix create() for this task, or the template and inputs the fixtures give if they are wrong."
+        return ClauseFailure(
+            expected=f"create() returns a meta for the task it is given: {self._task()}",
+            observed=_located(exc),
+            consequence="Nothing that needs a created job can be checked on this task: those clauses are BLOCKED, "
+                        "naming this cause. On the platform, CreateTask fails with INTERNAL for such a task.",
+            fix=fix,
+        )
+
+    def _failed(self, step: Needs, cause: str, failure: ClauseFailure, owner: Optional[str] = None) -> SetupFailure:
+        header = f"setup failed, reported here once for every clause that needs it: {cause}"
+        return SetupFailure(step, cause, f"{header}\n{failure.render()}\n{self.run.transcript.render()}", owner)
+
+
+def _located(exc: ConnectorCallError) -> str:
+    """The error, with the connector line that raised it when there is one."""
+    if not isinstance(exc, CallCrashed):
+        return str(exc)
+    where = user_frame("".join(traceback.format_exception(exc.exc)))
+    return f"{exc} (at {where})" if where else str(exc)
