@@ -12,6 +12,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List
 
+from conformance.facts import FACTS
+
 if TYPE_CHECKING:
     from conformance.run import ClauseRun
 
@@ -74,6 +76,8 @@ def clause(clause_id: str, *, fact: str, level: Level = Level.MUST,
         existing = _REGISTRY.get(clause_id)
         if existing is not None and _origin(existing.func) != _origin(func):  # a re-import may re-register
             raise ValueError(f"duplicate clause id {clause_id}")
+        if fact not in FACTS:
+            raise ValueError(f"clause {clause_id}: cites {fact}, which is not in conformance/facts.py")
         if fact not in (func.__doc__ or ""):
             raise ValueError(f"clause {clause_id}: docstring must cite its fact {fact}")
         _REGISTRY[clause_id] = Clause(clause_id, fact, level, func, needs)

@@ -133,8 +133,9 @@ def no_orphans(run) -> None:
         expected="one job, finished, after one lifecycle (the first submit reached the backend, but the "
                  "connection dropped before its answer arrived)",
         observed=_ledger(backend),
-        consequence="No DeleteTask follows a normal end (F-DELETE-1): any other job the connector started "
-                    "stays running, unseen by the platform.",
+        consequence="No DeleteTask follows a normal end (F-DELETE-1), and none reaches a job whose CreateTask "
+                    "answer was lost (F-DELETE-3): any other job the connector started stays running, unseen "
+                    "by the platform.",
         fix="Send an idempotency key (from the task execution id) with every submit, retries included, so "
             "a retried submit finds the job the lost one created.",
     )
