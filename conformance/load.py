@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from unittest import mock
 
 RPCS = ("CreateTask", "GetTask", "DeleteTask")
 PERCENTILES = (50, 95, 99)
@@ -252,7 +253,8 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
     config = ConformanceConfig(call_deadline=plan.deadline, lifecycle_budget=budget)
     runtime = ServiceRuntime()
     try:
-        with tempfile.TemporaryDirectory(prefix="conformance-load-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="conformance-load-") as workdir, \
+                mock.patch.dict(os.environ, subject.environment):  # a binding's redirection, as in run_clause
             run = ClauseRun(subject, runtime, config, workdir)  # builds and installs the one instance
 
             def make_platform() -> Platform:
@@ -272,23 +274,29 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
 def load_subject(connector_spec: str, factory_spec: Optional[str] = None) -> Iterator[Any]:
     """The subject for ``connector_spec``, bound like the plugin binds it, for the ``with`` block.
 
-    Classes declaring ``conformance_backend = "jobs"`` get a fresh fake job service and ``base_url=``;
-    others are built with no arguments. ``factory_spec`` names a callable ``factory(backend)`` (the
-    fake, or None) returning the connector instance, for connectors that need more.
+    A real plugin's connector with a binding (``conformance.bindings``) gets its fake, template, inputs
+    and environment; classes declaring ``conformance_backend = "jobs"`` get a fresh fake job service
+    and ``base_url=``; others are built with no arguments. ``factory_spec`` names a callable
+    ``factory(backend)`` (the fake, or None) returning the connector instance, for connectors that
+    need more.
     """
+    from conformance.bindings import binding_for, bound, subject
     from conformance.loading import load_connector_class, resolve
     from conformance.pytest_bridge import default_factory, speaks_job_api, started_job_service
-    from conformance.run import Subject
 
     cls = load_connector_class(connector_spec)
     with contextlib.ExitStack() as stack:
-        backend = stack.enter_context(started_job_service(None)) if speaks_job_api(cls) else None
+        parts = stack.enter_context(bound(binding_for(cls)))
+        if parts is not None:
+            backend = parts.backend
+        else:
+            backend = stack.enter_context(started_job_service(None)) if speaks_job_api(cls) else None
         if factory_spec:
             custom = resolve(factory_spec)
             factory: Callable[[], Any] = lambda: custom(backend)  # noqa: E731
         else:
             factory = default_factory(cls, backend)
-        yield Subject(cls.__name__, factory, backend=backend)
+        yield subject(cls, factory, None, None, backend, {}, parts)
 
 
 def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:

@@ -141,5 +141,7 @@ def connector_subject(connector_class, connector_factory, connector_task_templat
 
     A bound plugin connector's template, inputs and environment come from its binding unless the
     fixtures give them."""
-    return bridge.subject(connector_class, connector_factory, connector_task_template, connector_inputs,
-                          connector_backend, connector_metadata_strategies, connector_bound)
+    from conformance.bindings import subject
+
+    return subject(connector_class, connector_factory, connector_task_template, connector_inputs,
+                   connector_backend, connector_metadata_strategies, connector_bound)

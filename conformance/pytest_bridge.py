@@ -231,19 +231,6 @@ def bound_backend(request: pytest.FixtureRequest, connector_class: type) -> Opti
     return request.getfixturevalue("fake_job_service") if speaks_job_api(connector_class) else None
 
 
-def subject(connector_class: type, factory: Any, template: Any, inputs: Any, backend: Any,
-            strategies: Dict[type, Any], bound: Optional[Any]) -> Any:
-    """The Subject for the library core; what the fixtures leave None comes from the binding, if any."""
-    from conformance.run import Subject
-
-    if bound is None:
-        return Subject(connector_class.__name__, factory, template, inputs, backend, strategies)
-    return Subject(connector_class.__name__, factory,
-                   bound.template if template is None else template,
-                   bound.inputs if inputs is None else inputs,
-                   backend, strategies, environment=bound.environment)
-
-
 def default_factory(connector_class: type, backend: Optional[Any]) -> Any:
     if backend is not None and speaks_job_api(connector_class):
         return functools.partial(connector_class, base_url=backend.url)

@@ -74,6 +74,19 @@ class BoundParts:
     environment: Dict[str, str]
 
 
+def subject(connector_class: type, factory: Any, template: Any, inputs: Any, backend: Any,
+            strategies: Dict[type, Any], parts: Optional[BoundParts]) -> Any:
+    """The :class:`conformance.run.Subject`; what the caller leaves None comes from the binding, if any."""
+    from conformance.run import Subject
+
+    if parts is None:
+        return Subject(connector_class.__name__, factory, template, inputs, backend, strategies)
+    return Subject(connector_class.__name__, factory,
+                   parts.template if template is None else template,
+                   parts.inputs if inputs is None else inputs,
+                   backend, strategies, environment=parts.environment)
+
+
 @contextlib.contextmanager
 def bound(binding: Optional[Binding]) -> Iterator[Optional[BoundParts]]:
     """Start the binding's fake and derive template, inputs and environment from it (None: unbound)."""
