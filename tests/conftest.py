@@ -33,11 +33,14 @@ class SuiteRun:
 
 @pytest.fixture
 def run_suite(pytester: pytest.Pytester):
-    """``run_suite("broken.phases.Undefined", *more_args)`` runs every clause against that connector."""
+    """``run_suite("broken.phases.Undefined", *more_args)`` runs every clause against that connector.
+
+    In strict mode (SHOULD failures fail too), so a broken connector's SHOULD clause shows as failed.
+    """
 
     def run(connector: str, *args: str) -> SuiteRun:
         result = pytester.runpytest_inprocess(f"--connector={connector}", "-p", "no:cacheprovider",
-                                              "-rfEs", *args)
+                                              "-rfEs", "--connector-fail-on=MUST,SHOULD", *args)
         outcomes = {}
         for report in result.reprec.getreports("pytest_runtest_logreport"):
             match = _CLAUSE_ID.search(report.nodeid)
@@ -46,3 +49,11 @@ def run_suite(pytester: pytest.Pytester):
         return SuiteRun(outcomes, result.stdout.str(), result.ret)
 
     return run
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> "str | None":
+    """Set-valued parameters get an id that does not depend on the hash seed: xdist workers (each with
+    its own seed) must collect the same test ids."""
+    if isinstance(val, (set, frozenset)):
+        return f"{type(val).__name__}({', '.join(sorted(map(repr, val)))})"
+    return None
