@@ -11,6 +11,9 @@ The public surface::
     ServiceApi, FakeServer, serve(...), json_body
                      the toolkit for a fake of a real service (see fake_backends.toolkit)
     NotModelled      raised for control-plane behaviour the real service does not have
+    CliApi, FakeCli, Completed
+                     a fake of a command-line tool: generated commands on PATH (see fake_backends.cli)
+    write_outputs_pb a fake job's outputs.pb under output_prefix, as a container writes it
     Fault            one armed fault, as carried by InjectedFault
     JobNotFound, JobConflict, InvalidRequest, InjectedFault
                      what JobService's data operations raise (HTTP 404, 409, 400, fault)
@@ -35,11 +38,13 @@ from .jobs import (
     JobService,
     JobServiceError,
 )
+from .outputs import write_outputs_pb
 from .states import GENERIC, States
 
 _SERVED = {
     "FakeJobServer": "server", "JobApi": "server", "serve_jobs": "server",
     "FakeServer": "toolkit", "ServiceApi": "toolkit", "json_body": "toolkit", "serve": "toolkit",
+    "CliApi": "cli", "Completed": "cli", "FakeCli": "cli",
 }
 """Names whose modules import aiohttp: loaded on first use, so ``fake_backends.control`` stays light and
 the run's CA (``fake_backends.tls``) can be trusted before aiohttp builds its default SSL context."""
@@ -66,6 +71,10 @@ __all__ = [
     "JobApi",
     "serve",
     "json_body",
+    "CliApi",
+    "Completed",
+    "FakeCli",
+    "write_outputs_pb",
     "JobService",
     "FakeJobServer",
     "serve_jobs",

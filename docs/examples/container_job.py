@@ -8,7 +8,7 @@ from aiohttp import web
 from rest_job_connector import JobsConnector
 from rest_job_fake import JobsApi, job_view
 
-from fake_backends.outputs import write_outputs_pb
+from fake_backends import write_outputs_pb
 
 
 class ContainerJobsApi(JobsApi):

@@ -15,6 +15,14 @@ def started_fake():
     return serve(JobsApi, tls=True, default_outputs={"y": 42})
 
 
+def started_cli_fake():
+    from cli_job import JobsCli
+
+    from fake_backends import FakeCli
+
+    return FakeCli(JobsCli, default_outputs={"y": 42})
+
+
 def template(backend):
     from rest_job_workflow import registered_template
 
@@ -30,5 +38,14 @@ BINDINGS: List[Binding] = [
         inputs=lambda backend: {"x": 7},
         environment=lambda backend: {"JOBS_URL": backend.url},
         notes="JOBS_URL points the connector's client at the fake (HTTPS, the run's CA trusted by the suite).",
+    ),
+    Binding(
+        connector="cli_job.JobsCliConnector",
+        distribution="example-jobs-connector",
+        backend=started_cli_fake,
+        template=template,
+        inputs=lambda backend: {"x": 7},
+        environment=lambda backend: backend.environment(),
+        notes="PATH starts with the fake's jobs-submit, jobs-status and jobs-cancel.",
     ),
 ]

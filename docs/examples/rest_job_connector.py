@@ -87,6 +87,15 @@ def client_token(metadata: Any) -> Optional[str]:
     return f"{node.execution_id.name}/{node.node_id}/{execution.retry_attempt}"
 
 
+def resource(job: Dict[str, Any]) -> Resource:
+    """A job as the platform sees it: a status the connector does not know yet is still running."""
+    phase = PHASES.get(job["status"])
+    if phase is None:
+        return Resource(phase=TaskExecution.RUNNING, message=f"Jobs reported unknown status {job['status']!r}")
+    outputs = job["result"] if phase == TaskExecution.SUCCEEDED else None
+    return Resource(phase=phase, message=job["status_message"] or job["status"], outputs=outputs)
+
+
 class JobsConnector(AsyncConnectorBase):
     name = "Jobs Connector"
 
@@ -114,11 +123,7 @@ class JobsConnector(AsyncConnectorBase):
             return Resource(phase=TaskExecution.RUNNING, message=f"Jobs unavailable, polling again: {exc}")
         if status == 404:  # Jobs is read-after-write consistent: the job was purged
             return Resource(phase=TaskExecution.RETRYABLE_FAILED, message=f"job {resource_meta.job_id} is gone")
-        phase = PHASES.get(job["status"])
-        if phase is None:
-            return Resource(phase=TaskExecution.RUNNING, message=f"Jobs reported unknown status {job['status']!r}")
-        outputs = job["result"] if phase == TaskExecution.SUCCEEDED else None
-        return Resource(phase=phase, message=job["status_message"] or job["status"], outputs=outputs)
+        return resource(job)
 
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
         status, answer = await self.client.call("POST", f"/v1/jobs/{resource_meta.job_id}/cancel")

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from aiohttp import web
 
-from fake_backends import InvalidRequest, Job, JobConflict, JobNotFound, ServiceApi, States, json_body
+from fake_backends import InvalidRequest, Job, JobConflict, JobNotFound, JobService, ServiceApi, States, json_body
 
 JOBS_STATES = States(submitted="queued", pending="provisioning", running="running", succeeded="succeeded",
                      failed="failed", cancelling="cancelling", cancelled="cancelled")
@@ -27,6 +27,14 @@ ERROR_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "CONFLICT", 429: 
 def job_view(job: Job) -> dict[str, Any]:
     """The one JSON shape of a job, as every endpoint answers it."""
     return {"id": job.job_id, "status": job.state, "status_message": job.message, "result": job.outputs}
+
+
+def finished(service: JobService, job_id: str) -> Job:
+    """A finished job from the ledger: reading it this way neither advances it nor counts as a poll."""
+    found = [job for job in service.jobs() if job.job_id == job_id]
+    if not found:
+        raise JobNotFound(f"job {job_id} not found")
+    return found[0]
 
 
 class JobsApi(ServiceApi):
@@ -62,14 +70,7 @@ class JobsApi(ServiceApi):
         try:
             return web.json_response(job_view(self.service.cancel(job_id)))
         except JobConflict:  # Jobs answers a cancel of a finished job with the job, unchanged
-            return web.json_response(job_view(self.finished(job_id)))
-
-    def finished(self, job_id: str) -> Job:
-        """A finished job from the ledger: reading it this way neither advances it nor counts as a poll."""
-        found = [job for job in self.service.jobs() if job.job_id == job_id]
-        if not found:
-            raise JobNotFound(f"job {job_id} not found")
-        return found[0]
+            return web.json_response(job_view(finished(self.service, job_id)))
 
     def error(self, status: int, message: str) -> web.Response:
         code = ERROR_CODES.get(status, "UNAVAILABLE" if status >= 500 else "UNKNOWN")
