@@ -14,7 +14,7 @@ DatabricksConnector), serialized with flytekit's own translator.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 from conformance.bindings import Binding
 
@@ -97,23 +97,18 @@ def _environment(backend: Any) -> Dict[str, str]:
 _NOTES = ("HTTPS fake of the Jobs API 2.1 (runs submit/get/cancel) on 127.0.0.1; databricks_instance in the "
           "task config names it; the run's CA is trusted through SSL_CERT_FILE; the PAT is a canary.")
 
-BINDINGS: List[Binding] = [
-    Binding(
-        connector="flytekitplugins.spark.connector.DatabricksConnectorV2",
+
+def _binding(connector: str, task_config: Callable[[str], Any]) -> Binding:
+    """The two connectors differ only in the task config a user writes for them (and so the task type)."""
+    return Binding(
+        connector=f"flytekitplugins.spark.connector.{connector}",
         distribution=_DISTRIBUTION,
         backend=_fake,
-        template=lambda backend: _template(_v2_config(backend.address)),
+        template=lambda backend: _template(task_config(backend.address)),
         inputs=lambda backend: {"partitions": _PARTITIONS},
         environment=_environment,
         notes=_NOTES,
-    ),
-    Binding(
-        connector="flytekitplugins.spark.connector.DatabricksConnector",
-        distribution=_DISTRIBUTION,
-        backend=_fake,
-        template=lambda backend: _template(_v1_config(backend.address)),
-        inputs=lambda backend: {"partitions": _PARTITIONS},
-        environment=_environment,
-        notes=_NOTES,
-    ),
-]
+    )
+
+
+BINDINGS: List[Binding] = [_binding("DatabricksConnectorV2", _v2_config), _binding("DatabricksConnector", _v1_config)]

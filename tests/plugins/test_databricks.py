@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("flytekitplugins.spark.connector")
 
-CONNECTORS = ("flytekitplugins.spark.connector.DatabricksConnectorV2", "flytekitplugins.spark.connector.DatabricksConnector")
+CONNECTORS = ("flytekitplugins.spark.connector.DatabricksConnectorV2",
+              "flytekitplugins.spark.connector.DatabricksConnector")
 
 NOT_PASS: Dict[str, str] = {
     # real defects of the plugin (file:line in docs/results/databricks.md)
