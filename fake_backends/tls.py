@@ -20,14 +20,19 @@ import functools
 import os
 import shutil
 import ssl
+import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["trust", "server_context", "TRUST_VARIABLES"]
+__all__ = ["trust", "server_context", "untrusted_clients", "TRUST_VARIABLES"]
 
 CA_DIR_VARIABLE = "CONFORMANCE_TLS_DIR"
 TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE")
 SERVER_NAMES = ("127.0.0.1", "localhost")
+IMPORT_TIME_CONTEXTS = ("aiohttp",)
+"""Client libraries that build their default SSL context once, when imported (aiohttp/connector.py)."""
+
+_untrusting: frozenset = frozenset()
 
 
 def _roots() -> bytes:
@@ -65,12 +70,23 @@ def trust() -> Path:
 
     Idempotent. Returns the CA's directory.
     """
+    global _untrusting
     inherited = os.environ.get(CA_DIR_VARIABLE)
     directory = Path(inherited) if inherited and (Path(inherited) / "bundle.pem").is_file() else _made_here()
+    if os.environ.get("SSL_CERT_FILE") != str(directory / "bundle.pem"):  # not inherited from our parent
+        _untrusting = frozenset(name for name in IMPORT_TIME_CONTEXTS if name in sys.modules)
     os.environ[CA_DIR_VARIABLE] = str(directory)
     for variable in TRUST_VARIABLES:
         os.environ[variable] = str(directory / "bundle.pem")
     return directory
+
+
+def untrusted_clients() -> frozenset:
+    """The :data:`IMPORT_TIME_CONTEXTS` imported before :func:`trust` first ran here: their default SSL
+    context was built without the run's CA, so they refuse every HTTPS fake (e.g. a conftest.py that
+    imports flytekit, which imports aiohttp). No public API can add the CA to it afterwards."""
+    trust()
+    return _untrusting
 
 
 @functools.lru_cache(maxsize=None)

@@ -82,8 +82,14 @@ def _template(task_config: Any) -> Any:
 def _fake() -> Iterator[Any]:
     """A started HTTPS fake of the Jobs API whose successful runs write ``estimate_pi``'s output."""
     from fake_backends.databricks import DatabricksApi
+    from fake_backends.tls import untrusted_clients
     from fake_backends.toolkit import FakeServer
 
+    if "aiohttp" in untrusted_clients():  # a harness error, never the connector's certificate failure
+        raise RuntimeError(
+            "aiohttp was imported before the suite trusted its test CA (fake_backends.tls.trust), e.g. by a "
+            "conftest.py importing flytekit: its default SSL context refuses the HTTPS Databricks fake. "
+            "Import flytekit/aiohttp inside fixtures, not at conftest import, or run with --connector-isolate.")
     with FakeServer(DatabricksApi, tls=True, default_outputs={"o0": 3.14159}) as server:
         yield server
 

@@ -154,6 +154,8 @@ _DRIVER = textwrap.dedent("""
     from fake_backends.tls import trust
     trust()  # before aiohttp is imported, as the pytest plugin does
     assert "aiohttp" not in sys.modules
+    from fake_backends.tls import untrusted_clients
+    assert not untrusted_clients()
     from conformance.bindings.databricks import BINDINGS
     from flytekitplugins.spark.connector import DatabricksConnectorV2, DatabricksJobMetadata
 
@@ -237,3 +239,22 @@ def test_without_the_run_ca_the_fake_refuses_the_client(fake: FakeServer) -> Non
     env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "CONFORMANCE_TLS_DIR")}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.strip() == "refused", done.stderr[-2000:]
+
+
+def test_a_binding_whose_aiohttp_came_before_the_ca_errors_with_the_cause_instead_of_failing_tls() -> None:
+    """aiohttp builds its default SSL context at import: imported before trust() (a conftest importing
+    flytekit), it refuses the fake, and the binding says so rather than let create() fail as the connector's."""
+    script = textwrap.dedent("""
+        import aiohttp
+        from fake_backends.tls import untrusted_clients
+        from conformance.bindings.databricks import BINDINGS
+        print(sorted(untrusted_clients()))
+        try:
+            BINDINGS[0].backend().__enter__()
+        except RuntimeError as error:
+            print(error)
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "CONFORMANCE_TLS_DIR")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "['aiohttp']" and "imported before the suite trusted its test CA" in lines[1], done.stderr
