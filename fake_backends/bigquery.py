@@ -45,7 +45,6 @@ import json
 import os
 import re
 import tempfile
-from http import HTTPStatus
 from typing import Any, Dict, Iterable, Iterator, Optional
 
 from aiohttp import web
@@ -85,7 +84,7 @@ _STOPPED = {"reason": "stopped", "message": "Job execution was cancelled: User r
 
 
 def _error_body(status: int, message: str) -> Dict[str, Any]:
-    reason, name = _REASONS.get(status, ("backendError" if status >= 500 else "invalid", HTTPStatus(status).name))
+    reason, name = _REASONS.get(status, ("backendError" if status >= 500 else "invalid", "UNKNOWN"))
     return {"error": {"code": status, "message": message,
                       "errors": [{"message": message, "domain": "global", "reason": reason}], "status": name}}
 

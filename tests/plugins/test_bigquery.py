@@ -18,7 +18,7 @@ NOT_PASS: Dict[str, str] = {
     "PHASE-FAILURE-MESSAGE": "FAIL",  # logger.error("...:", errors) has no %s: formatting it raises in get()
     "DELETE-AFTER-FAILURE": "FAIL",  # the same get() error: the lifecycle never reaches FAILED
     "DELETE-PURGED": "FAIL",  # cancel_job of a job BigQuery no longer knows: NotFound, raised
-    "BACKEND-CREATE-RETRY": "FAIL",  # client.query() names each job with a fresh uuid: a retried CreateTask is a 2nd job
+    "BACKEND-CREATE-RETRY": "FAIL",  # client.query() names each job with a new uuid: a retried CreateTask is a 2nd job
     "BACKEND-UNKNOWN-STATE-NO-ERROR": "FAIL",  # convert_to_flyte_phase raises ValueError on a state it does not know
     "META-EXTRA-FIELD": "WARN",  # flytekit's default ResourceMeta.decode refuses an unknown field (SHOULD)
     # skipped, with their reasons
