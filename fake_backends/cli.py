@@ -131,7 +131,8 @@ def install_commands(address: str, directory: Path, commands: Iterable[str], rea
     forwarder.write_text(_FORWARD_SOURCE)
     stdin_commands = set(reads_stdin)
     for command in commands:
-        words = [sys.executable, "-I", "-S", str(forwarder), address, command, "1" if command in stdin_commands else "0"]
+        reads = "1" if command in stdin_commands else "0"
+        words = [sys.executable, "-I", "-S", str(forwarder), address, command, reads]
         script = directory / command
         script.write_text(f"#!/bin/sh\nexec {' '.join(shlex.quote(word) for word in words)} \"$@\"\n")
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

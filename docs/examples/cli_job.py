@@ -45,7 +45,8 @@ class JobsCli(CliApi):
         return Completed(stdout=json.dumps(job_view(job)) + "\n")
 
     def error(self, status: int, message: str):
-        return self.answer(Completed(stderr=f"jobs: error: {message}\n", code=NOT_FOUND if status == 404 else 1), status)
+        code = NOT_FOUND if status == 404 else 1
+        return self.answer(Completed(stderr=f"jobs: error: {message}\n", code=code), status)
 
 
 async def jobs_cli(*argv: str, stdin: str = "") -> Tuple[int, str]:

@@ -19,7 +19,8 @@ from flyteidl.core.execution_pb2 import TaskExecution
 from flytekit import kwtypes
 from flytekit.core.base_task import PythonTask
 from flytekit.core.interface import Interface
-from flytekit.extend.backend.base_connector import AsyncConnectorBase, AsyncConnectorExecutorMixin, Resource, ResourceMeta
+from flytekit.extend.backend.base_connector import (AsyncConnectorBase, AsyncConnectorExecutorMixin, Resource,
+                                                   ResourceMeta)
 from flytekit.interaction.string_literals import literal_map_string_repr
 
 URL_VARIABLE = "JOBS_URL"

@@ -55,8 +55,9 @@ def test_the_examples_use_no_private_name() -> None:
     private = []
     for name, source in example_files().items():
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("fake_backends", "conformance"):
-                names = node.module.split(".") + [alias.name for alias in node.names]
+            module = getattr(node, "module", None) or ""
+            if isinstance(node, ast.ImportFrom) and module.split(".")[0] in ("fake_backends", "conformance"):
+                names = module.split(".") + [alias.name for alias in node.names]
                 private += [f"{name}: {node.module}.{part}" for part in names if part.startswith("_")]
             elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
                 private.append(f"{name}:{node.lineno}: .{node.attr}")
