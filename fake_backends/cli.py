@@ -156,8 +156,12 @@ class FakeCli(FakeServer):
 
     def start(self: _Self) -> _Self:
         super().start()
-        self.bin = Path(tempfile.mkdtemp(prefix=f"fake-{self.api.name}-bin-"))
-        install_commands(self.address, self.bin, self.api.commands, self.api.reads_stdin)
+        try:
+            self.bin = Path(tempfile.mkdtemp(prefix=f"fake-{self.api.name}-bin-"))
+            install_commands(self.address, self.bin, self.api.commands, self.api.reads_stdin)
+        except BaseException:
+            self.stop()  # no server left running behind a failed start
+            raise
         return self
 
     def stop(self) -> None:
