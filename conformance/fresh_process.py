@@ -3,7 +3,9 @@
 Starting a child that imports flytekit costs about a second, most of the suite's run time for a fast
 connector; so the child is started early (:func:`prestart`, when connectors load) and waits for
 requests on stdin while the other clauses run. It never created the metas it decodes and runs with
-its own hash seed, which is what the clause needs.
+its own hash seed, which is what the clause needs. Answers come back on a pipe of their own: the
+child imports connector modules, and anything they print at import (a banner, a log line on stdout)
+would corrupt a protocol spoken on stdout.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Optional, Tuple
 
 HASH_SEED = "4242"
 _SERVE = """
-import base64, importlib, json, sys
+import base64, importlib, json, os, sys
+answers = os.fdopen(int(sys.argv[1]), "w")
 import flytekit.extend.backend.base_connector  # paid while the suite runs other clauses
 for line in sys.stdin:
     request = json.loads(line)
@@ -33,7 +36,7 @@ for line in sys.stdin:
         answer = {"encoded": base64.b64encode(obj.decode(base64.b64decode(request["data"])).encode()).decode()}
     except BaseException as exc:
         answer = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-    print(json.dumps(answer), flush=True)
+    print(json.dumps(answer), file=answers, flush=True)
 """
 
 
@@ -42,8 +45,12 @@ class DecoderProcess:
 
     def __init__(self) -> None:
         env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
-        self._child = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        answers, theirs = os.pipe()
+        self._child = subprocess.Popen([sys.executable, "-c", _SERVE, str(theirs)], stdin=subprocess.PIPE,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=env,
+                                       pass_fds=(theirs,))
+        os.close(theirs)
+        self._answers = os.fdopen(answers, "r")
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fresh-process-reader")
 
     @property
@@ -57,7 +64,7 @@ class DecoderProcess:
         try:
             self._child.stdin.write(json.dumps(request) + "\n")
             self._child.stdin.flush()
-            line = self._reader.submit(self._child.stdout.readline).result(timeout=timeout)
+            line = self._reader.submit(self._answers.readline).result(timeout=timeout)
         except TimeoutError:
             self.close()
             return None, f"did not answer within {timeout:g} s"
@@ -70,7 +77,8 @@ class DecoderProcess:
 
     def close(self) -> None:
         self._child.kill()
-        self._child.communicate()  # reaps it and closes both pipes
+        self._child.communicate()  # reaps it and closes its stdin
+        self._answers.close()
         self._reader.shutdown(wait=False)
 
 

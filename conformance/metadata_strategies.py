@@ -22,6 +22,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -121,10 +122,14 @@ class UnsupportedType:
 
 @dataclass(frozen=True)
 class MetadataStrategy:
-    """The strategy plus what it had to leave out; callers must report ``unsupported``."""
+    """The strategy plus what it had to leave out; callers must report ``unsupported`` and ``rejected``."""
 
     strategy: SearchStrategy
     unsupported: tuple[UnsupportedType, ...]
+    rejected: dict[str, UnsupportedType] = dataclasses.field(default_factory=dict)
+    """Dataclasses whose constructor refused values drawn from their type hints (a ``__post_init__`` that
+    validates more than the hints say), by path; filled while examples are drawn. Those draws are
+    rejected, not reported as a connector failure."""
 
 
 def metadata_strategy(cls: type, extra: Optional[Mapping[type, SearchStrategy]] = None) -> MetadataStrategy:
@@ -141,6 +146,7 @@ def metadata_strategy(cls: type, extra: Optional[Mapping[type, SearchStrategy]] 
     return MetadataStrategy(
         strategy=st.nothing() if strategy is None else strategy,
         unsupported=tuple(resolver.unsupported),
+        rejected=resolver.rejected,
     )
 
 
@@ -163,6 +169,7 @@ class _Resolver:
     def __init__(self, extra: Mapping[type, SearchStrategy]) -> None:
         self.extra = extra
         self.unsupported: list[UnsupportedType] = []
+        self.rejected: dict[str, UnsupportedType] = {}
         # How often each dataclass encloses the one being resolved. Recursion is
         # unrolled to a fixed depth rather than tied with st.deferred because a
         # `list[Self]` field branches ~2.5 ways per level, so unbounded trees
@@ -236,9 +243,27 @@ class _Resolver:
             return st.nothing()  # ends recursion: Optional -> None, list -> [], ...
         self._nesting[cls] += 1
         try:
-            return st.builds(cls, **self._fields(cls, path))
+            return st.builds(self._constructor(cls, path), **self._fields(cls, path))
         finally:
             self._nesting[cls] -= 1
+
+    def _constructor(self, cls: type, path: str) -> typing.Callable[..., Any]:
+        """``cls``, except that a draw its constructor refuses is rejected and recorded, not raised.
+
+        flytekit's own ``Resources`` types ``cpu`` as ``Union[str, ..., tuple]`` but raises for a tuple
+        that is not of length 2: the hints allow values the class does not.
+        """
+        rejected = self.rejected
+
+        def construct(**kwargs: Any) -> Any:
+            try:
+                return cls(**kwargs)
+            except Exception as exc:
+                rejected.setdefault(path, UnsupportedType(path, _describe(cls), f"{cls.__name__}(...) raised "
+                                                                                f"{type(exc).__name__}: {exc}"))
+                reject()
+
+        return construct
 
     def _fields(self, cls: type, path: str) -> dict[str, SearchStrategy]:
         """Strategies for the init fields; a field we cannot generate is left to its default."""

@@ -25,6 +25,8 @@ class Row:
     fact: str
     status: Status
     detail: str = ""
+    notes: str = ""
+    """What a clause wants the author to know even when it passes (one per line)."""
 
 
 def row_from(properties: Dict[str, str], outcome: str, longrepr: str) -> Optional[Row]:
@@ -34,7 +36,7 @@ def row_from(properties: Dict[str, str], outcome: str, longrepr: str) -> Optiona
     status = Status(properties["status"]) if "status" in properties else _status_of(outcome)
     detail = properties.get("detail") or (longrepr if status.fails_run or status is Status.SKIP else "")
     return Row(properties["connector"], properties["clause"], properties.get("level", "-"),
-               properties.get("fact", "-"), status, detail.strip())
+               properties.get("fact", "-"), status, detail.strip(), properties.get("notes", ""))
 
 
 def _status_of(outcome: str) -> Status:
@@ -54,10 +56,24 @@ def _grid(rows: Sequence[Row]) -> tuple:
 
 
 def _remarks(rows: Sequence[Row]) -> List[str]:
-    """One line per cell whose status needs a reason: skips, waivers, warnings, stale waivers, load failures."""
-    explained = (Status.SKIP, Status.WAIVED, Status.WARN, Status.STALE)
-    return [f"{row.connector} {row.clause} {row.status.value}: {_gist(row.detail)}" for row in rows
-            if row.status in explained or (row.clause == LOAD and row.status.fails_run)]
+    """One line per cell whose status needs a reason (skips, waivers, warnings, stale waivers, harness errors,
+    load failures), one per blocking cause, and one per note."""
+    explained = (Status.SKIP, Status.WAIVED, Status.WARN, Status.STALE, Status.ERROR)
+    lines = [f"{row.connector} {row.clause} {row.status.value}: {_gist(row.detail)}" for row in rows
+             if row.status in explained or (row.clause == LOAD and row.status.fails_run)]
+    blocked = _grouped((row.connector, _gist(row.detail), row.clause) for row in rows if row.status is Status.BLOCKED)
+    lines += [f"{connector} BLOCKED ({len(clauses)} clauses): {cause}" for (connector, cause), clauses in blocked.items()]
+    notes = _grouped((row.connector, note, row.clause) for row in rows for note in row.notes.splitlines())
+    return lines + [f"{connector} {clauses[0] if len(clauses) == 1 else f'({len(clauses)} clauses)'} note: {note}"
+                    for (connector, note), clauses in notes.items()]
+
+
+def _grouped(triples: Iterable[tuple]) -> Dict[tuple, List[str]]:
+    """(connector, text) -> the clauses that said it, in first-seen order: one line per cause, not per clause."""
+    groups: Dict[tuple, List[str]] = {}
+    for connector, text, clause in triples:
+        groups.setdefault((connector, text), []).append(clause)
+    return groups
 
 
 def _gist(text: str) -> str:
@@ -108,7 +124,7 @@ def markdown(rows: Sequence[Row], fail_on: str) -> str:
               for clause, level in clauses]
     remarks = _remarks(rows)
     if remarks:
-        parts += ["", "<details><summary>Skips, waivers and warnings</summary>", ""]
+        parts += ["", "<details><summary>Skips, blocked clauses, waivers, warnings and notes</summary>", ""]
         parts += [f"- {line}" for line in remarks] + ["", "</details>"]
     for row in rows:
         if row.status.fails_run:

@@ -7,6 +7,7 @@ instances, the platform client, direct calls, the fake backend, and the transcri
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import inspect
@@ -15,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 from unittest import mock
 
 from fake_backends.control import NotModelled
@@ -193,6 +194,31 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
         from conformance.guards.process_isolation import run_isolated
 
         return run_isolated(clause, subject, config)
+    with restored(asyncio) as replaced:
+        result = _run_here(clause, subject, runtime, config)
+    result.notes += [f"{name} was replaced by connector code; the suite put it back after the clause, as it "
+                     "is shared by every connector (and by the suite) in the service process" for name in replaced]
+    return result
+
+
+@contextlib.contextmanager
+def restored(module: Any) -> Iterator[List[str]]:
+    """Put back what connector code replaced in ``module`` (a test double for ``asyncio.sleep``), naming it.
+
+    Left in place it would break the suite's own use of asyncio, in every later clause.
+    """
+    saved = dict(vars(module))
+    replaced: List[str] = []
+    try:
+        yield replaced
+    finally:
+        for name, value in saved.items():
+            if vars(module).get(name) is not value:
+                replaced.append(f"{module.__name__}.{name}")
+                setattr(module, name, value)
+
+
+def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig) -> ClauseResult:
     # The binding's redirection is in os.environ only while this clause runs: connector code reads it there.
     with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, mock.patch.dict(os.environ, subject.environment), \
             ActiveGuards(runtime.loop_watch, config) as guards:

@@ -17,7 +17,9 @@ CASES: List[Case] = [
     ("broken.backend.DeleteNeverCancels", "BACKEND-ABORT-REACHES", set(),
      ("still running without a cancel: job-1=PENDING (submits=1, cancels=0)",)),
     ("broken.backend.RetriesWithoutKey", "BACKEND-NO-ORPHANS", set(), ("job-1=SUBMITTED", "job-2=SUCCEEDED")),
-    ("broken.backend.UnknownStateRaises", "BACKEND-UNKNOWN-STATE", set(), ("KeyError: 'QUARANTINED'",)),
+    ("broken.backend.UnknownStateRaises", "BACKEND-UNKNOWN-STATE-NO-ERROR", set(),
+     ("GetTask failed with INTERNAL", "KeyError: 'QUARANTINED'")),
+    ("broken.backend.UnknownStateUnnamed", "BACKEND-UNKNOWN-STATE", set(), ("RUNNING 'still running'",)),
 ]
 
 @broken_connector_cases(CASES)

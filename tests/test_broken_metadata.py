@@ -12,7 +12,10 @@ CASES: List[Case] = [
     # protobuf rejects every non-bytes value for CreateTaskResponse.resource_meta, so CreateTask fails: the
     # probe finds it once, and the clauses that create through the service are BLOCKED naming this clause.
     ("broken.metadata.BytearrayEncode", "META-ENCODE-BYTES", set(), ("encode() returned bytearray",)),
-    ("broken.metadata.TupleInSequence", "META-ROUNDTRIP", set(),
+    # Hypothesis draws datetimes for the field too, so META-FUZZ finds the same loss: one root cause.
+    ("broken.metadata.DatetimeAsText", "META-ROUNDTRIP", {"META-FUZZ"},
+     ("meta.started: expected datetime.datetime(2024, 5, 1, 12, 0), got str '2024-05-01 12:00:00'",)),
+    ("broken.metadata.TupleInSequence", "META-ROUNDTRIP-EXACT", set(),
      ("meta.queues: expected tuple ('default',), got list ['default']",)),
     ("broken.metadata.ScriptInMeta", "META-SIZE", set(), ("at most 65536 bytes",)),
     ("broken.metadata.IdHandleMeta", "META-FRESH-PROCESS", set(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from conformance.clause import ClauseFailure, Level, Needs, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import ConnectorCallError
 from conformance.platform import ACCEPTED_PHASES, describe
 
@@ -141,22 +141,53 @@ def no_orphans(run) -> None:
     )
 
 
-@clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE)
-def unknown_state(run) -> None:
-    """A backend state the connector has never seen gives an accepted phase and a message naming it (F-PHASE-1)."""
+UNKNOWN_STATE = "QUARANTINED"
+
+
+def _unknown_state_answers(run) -> list:
+    """Three GetTask answers for a job the backend reports in a state no connector has seen."""
     backend = run.require_backend("the suite scripts an unknown state on it")
-    backend.script([backend.states.running, "QUARANTINED"], message="held for review")
+    backend.script([backend.states.running, UNKNOWN_STATE], message="held for review")
     lifecycle = run.platform.start()
-    answers = [run.platform.get(lifecycle.meta, lifecycle.attempt) for _ in range(3)]
-    last = answers[-1]
-    if last.phase in ACCEPTED_PHASES and "QUARANTINED" in last.message:
-        return
+    return [run.platform.get(lifecycle.meta, lifecycle.attempt) for _ in range(3)]
+
+
+@clause("BACKEND-UNKNOWN-STATE-NO-ERROR", fact="F-GET-2", needs=Needs.LIFECYCLE)
+def unknown_state_no_error(run) -> None:
+    """A backend state the connector has never seen gives an accepted phase, not a GetTask error (F-GET-2, F-PHASE-1)."""
+    try:
+        last = _unknown_state_answers(run)[-1]
+    except ConnectorCallError as exc:
+        observed, consequence = str(exc), ("GetTask INTERNAL counts against the system-failure budget: six and the "
+                                           "task fails for good, its remote job left running (F-GET-2).")
+    else:
+        if last.phase in ACCEPTED_PHASES:
+            return
+        observed, consequence = f"get() answered {describe(last)}", "An unknown phase is a system error on the platform."
     raise ClauseFailure(
-        expected="an accepted phase with a message that names the unknown state 'QUARANTINED'",
-        observed=f"get() answered {describe(last)}",
-        consequence=("The user cannot tell why the task is stuck or failed." if last.phase in ACCEPTED_PHASES
-                     else "An unknown phase is a system error on the platform."),
-        fix="Map unknown states to a safe phase (RUNNING to keep polling, or RETRYABLE_FAILED) and put "
-            "the state's name in Resource.message.",
+        expected=f"an accepted phase while the backend reports the unknown state {UNKNOWN_STATE!r}",
+        observed=observed,
+        consequence=consequence,
+        fix="Map unknown states to a safe phase (RUNNING to keep polling, or RETRYABLE_FAILED) instead of "
+            "looking them up with a KeyError or answering no phase.",
     )
 
+
+@clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE)
+def unknown_state(run) -> None:
+    """The accepted phase for a backend state the connector has never seen comes with a message naming it (F-PHASE-1)."""
+    try:
+        last = _unknown_state_answers(run)[-1]
+    except ConnectorCallError as exc:
+        raise ClauseSkip(f"get() fails on the unknown state ({exc}): BACKEND-UNKNOWN-STATE-NO-ERROR reports it") \
+            from None
+    if last.phase not in ACCEPTED_PHASES:
+        raise ClauseSkip(f"get() answered {describe(last)}: BACKEND-UNKNOWN-STATE-NO-ERROR reports it")
+    if UNKNOWN_STATE in last.message:
+        return
+    raise ClauseFailure(
+        expected=f"a message that names the unknown state {UNKNOWN_STATE!r}",
+        observed=f"get() answered {describe(last)}",
+        consequence="The user cannot tell why the task is stuck or failed.",
+        fix="Put the backend state's name in Resource.message when you map a state you do not know.",
+    )

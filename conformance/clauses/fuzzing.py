@@ -8,13 +8,14 @@ failure prints its seed and a minimal reproduction, so a red CI run can be repla
 from __future__ import annotations
 
 import random
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Tuple
 
 from conformance.clause import ClauseFailure, ClauseSkip, clause
 from conformance.errors import brief
 from conformance.metadata_strategies import metadata_strategy
-from conformance.roundtrip import first_difference
+from conformance.roundtrip import data_loss
 from conformance.snapshots import connector_dir, record
 
 RECORDED_SAMPLES = 20
@@ -66,11 +67,12 @@ def fuzz_roundtrip(run) -> None:
     samples: List[bytes] = []
     loss = _loss_recording(meta_type, samples)
     examples, seed = fuzz_plan(run.config)
-    example = run.runtime.run_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, examples, seed),
-                                       run.config.lifecycle_budget + examples * SECONDS_PER_EXAMPLE,
-                                       "metadata fuzzing")
+    search = run.runtime.run_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, examples, seed),
+                                      run.config.lifecycle_budget + examples * SECONDS_PER_EXAMPLE,
+                                      "metadata fuzzing")
     if run.config.snapshots_dir:
         record(connector_dir(run.config.snapshots_dir, run.connector), "fuzz", samples)
+    example = _judged(run, search, plan)
     if example is None:
         return
     problem = loss(example)  # re-checked: only a reproducible loss is reported
@@ -92,7 +94,7 @@ def _loss_recording(meta_type: type, samples: List[bytes]) -> Callable[[Any], Op
     def loss(meta) -> Optional[str]:
         try:
             encoded = meta.encode()
-            problem = first_difference(meta, meta_type.decode(encoded))
+            problem = data_loss(meta, meta_type.decode(encoded))
         except Exception as exc:
             return f"encode/decode raised {brief(exc)}"
         if problem is None and isinstance(encoded, bytes) and len(samples) < RECORDED_SAMPLES:
@@ -112,13 +114,50 @@ def _reproduction(run, meta_type: type, example: Any, seed: int) -> str:
             f"    assert {meta_type.__qualname__}.decode(meta.encode()) == meta")
 
 
-def _shrunk_counterexample(strategy, loss, examples: int, seed: int):
+@dataclass(frozen=True)
+class _Search:
+    """What hypothesis found: a counterexample, or why it has none to give."""
+
+    example: Any = None
+    flaky: str = ""
+    """The loss did not reproduce on replay (the connector's encode/decode is not deterministic)."""
+    unsatisfiable: bool = False
+    """Every drawn value was rejected: no instance could be built from the type hints."""
+    internal: Optional[Exception] = None
+    """hypothesis itself failed: a harness error, never the connector's failure."""
+
+
+def _shrunk_counterexample(strategy, loss, examples: int, seed: int) -> _Search:
     from hypothesis import HealthCheck, find, settings
-    from hypothesis.errors import NoSuchExample
+    from hypothesis.errors import Flaky, HypothesisException, HypothesisWarning, NoSuchExample, Unsatisfiable
 
     try:
-        return find(strategy, lambda meta: loss(meta) is not None, random=random.Random(seed), settings=settings(
-            max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck),
-        ))
+        with warnings.catch_warnings():  # hypothesis' own advice (a long repr) is not the author's concern,
+            warnings.simplefilter("ignore", HypothesisWarning)  # and must not fail a `filterwarnings = error` repo
+            return _Search(find(strategy, lambda meta: loss(meta) is not None, random=random.Random(seed),
+                                settings=settings(max_examples=examples, database=None, deadline=None,
+                                                  suppress_health_check=list(HealthCheck))))
     except NoSuchExample:
-        return None
+        return _Search()
+    except Flaky as exc:
+        return _Search(flaky=brief(exc))
+    except Unsatisfiable:
+        return _Search(unsatisfiable=True)
+    except HypothesisException as exc:
+        return _Search(internal=exc)
+
+
+def _judged(run, search: _Search, plan) -> Any:
+    """The counterexample to report, or None; what only limits the search becomes a note or a skip."""
+    rejected = "; ".join(f"{u.path}: {u.reason}" for u in plan.rejected.values())
+    if search.internal is not None:
+        raise search.internal  # run_clause reports it as a harness error
+    if search.unsatisfiable:
+        raise ClauseSkip(f"cannot derive a strategy for {rejected or 'the metadata type'}: no drawn value could be "
+                         "built; give one in the connector_metadata_strategies fixture")
+    if rejected:
+        run.notes.append(f"META-FUZZ: drawn values some constructors refused were skipped ({rejected}); "
+                         "give strategies in connector_metadata_strategies to fuzz those fields fully")
+    if search.flaky:
+        run.notes.append(f"META-FUZZ: a round-trip failure did not reproduce on replay ({search.flaky})")
+    return search.example

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from conformance.fresh_process import reencode
-from conformance.clause import ClauseFailure, ClauseSkip, Needs, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import brief
-from conformance.roundtrip import first_difference
+from conformance.roundtrip import data_loss, first_difference
 
 ROUNDTRIP_CONSEQUENCE = (
     "GetTask and DeleteTask receive metadata_type.decode(encode(meta)), possibly in another process or "
@@ -47,14 +47,14 @@ def encode_returns_bytes(run) -> None:
     )
 
 
-def _roundtrip(run, meta: Any) -> tuple:
+def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], Optional[str]] = data_loss) -> tuple:
     """(encoded bytes, problem or None) for decode(encode(meta)) under the call deadline."""
     meta_type = run.connector.metadata_type
 
     def attempt() -> tuple:
         try:
             encoded = meta.encode()
-            return encoded, first_difference(meta, meta_type.decode(encoded))
+            return encoded, compare(meta, meta_type.decode(encoded))
         except Exception as exc:
             return None, f"encode/decode raised {brief(exc)}"
 
@@ -63,7 +63,7 @@ def _roundtrip(run, meta: Any) -> tuple:
 
 @clause("META-ROUNDTRIP", fact="F-WIRE-1", needs=Needs.META)
 def roundtrip(run) -> None:
-    """decode(encode(meta)) equals meta with the same types all the way down (F-WIRE-1)."""
+    """decode(encode(meta)) holds the same data as meta, of the types its fields declare (F-WIRE-1)."""
     _, meta = run.create_direct()
     _, problem = _roundtrip(run, meta)
     if problem is None:
@@ -72,8 +72,29 @@ def roundtrip(run) -> None:
         expected=f"metadata_type.decode(meta.encode()) == meta for the meta create() returned: {meta!r:.200}",
         observed=problem,
         consequence=ROUNDTRIP_CONSEQUENCE,
-        fix="Encode every field losslessly (tuples, nested dataclasses, enums, datetimes need explicit "
-            "handling with JSON), or override encode()/decode() together.",
+        fix="Encode every field losslessly (nested dataclasses, enums, datetimes need explicit handling with "
+            "JSON), or override encode()/decode() together.",
+    )
+
+
+@clause("META-ROUNDTRIP-EXACT", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META)
+def roundtrip_exact(run) -> None:
+    """decode(encode(meta)) has the same types as meta all the way down, e.g. a tuple stays a tuple (F-WIRE-1)."""
+    _, meta = run.create_direct()
+    _, problem = _roundtrip(run, meta)
+    if problem is not None:
+        raise ClauseSkip(f"the meta loses data already (see META-ROUNDTRIP): {problem}")
+    _, problem = _roundtrip(run, meta, first_difference)
+    if problem is None:
+        return
+    raise ClauseFailure(
+        expected=f"decode(encode(meta)) of the same types as the meta create() returned: {meta!r:.200}",
+        observed=problem,
+        consequence="The value still satisfies the declared type and holds the same data, but code that relies "
+                    "on the exact type (hashing a tuple, `is` checks, isinstance on a subclass) behaves "
+                    "differently after a GetTask than after create().",
+        fix="Rebuild the exact types in decode() (e.g. tuple(data['queues'])), or declare the type decode "
+            "gives back (List[str] rather than Sequence[str] holding a tuple).",
     )
 
 
@@ -123,4 +144,4 @@ def _decode_elsewhere(run, encoded: bytes, original: Any) -> Optional[str]:
     reencoded, why = reencode(meta_type.__module__, meta_type.__qualname__, encoded, timeout)
     if reencoded is None:
         return f"decoding in a fresh process failed: {why}"
-    return first_difference(original, run.decode(reencoded))
+    return data_loss(original, run.decode(reencoded))

@@ -107,8 +107,17 @@ class RetriesWithoutKey(ReferenceConnector):
 
 
 class UnknownStateRaises(Tweaked):
-    """BACKEND-UNKNOWN-STATE: looks the phase up with PHASES[state], so a state it does not know raises KeyError."""
+    """BACKEND-UNKNOWN-STATE-NO-ERROR: looks the phase up with PHASES[state]: a state it does not know raises."""
 
     def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
         resource.phase = PHASES[view["state"]]
+        return resource
+
+
+class UnknownStateUnnamed(Tweaked):
+    """BACKEND-UNKNOWN-STATE: keeps polling on a state it does not know, but its message does not name it."""
+
+    def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
+        if view["state"] not in PHASES:
+            resource.message = "still running"
         return resource

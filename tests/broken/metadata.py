@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Optional, Sequence
+from typing import Any, ClassVar, Dict, List, Optional, Sequence
 
 from conformance.reference import JobMeta, ReferenceConnector
 
@@ -69,12 +71,46 @@ class QueuedMeta(JobMeta):
 
 
 class TupleInSequence(MetaSwap):
-    """META-ROUNDTRIP: create() stores a tuple in a Sequence[str] field; the default JSON decode gives a list."""
+    """META-ROUNDTRIP-EXACT: create() stores a tuple in a Sequence[str] field; the default JSON decode gives a
+    list, which still satisfies Sequence[str] and holds the same data (so META-ROUNDTRIP passes)."""
 
     meta_type = QueuedMeta
 
     def convert(self, meta: JobMeta) -> QueuedMeta:
         return QueuedMeta(meta.job_id, meta.submitted_at, queues=("default",))
+
+
+# --- META-ROUNDTRIP-EXACT (a SHOULD: the list still satisfies Sequence[str]) and META-ROUNDTRIP -----
+
+@dataclass
+class StampedMeta(JobMeta):
+    started: Optional[datetime.datetime] = None
+
+    def encode(self) -> bytes:
+        return json.dumps(dataclasses.asdict(self), default=str).encode()  # str() for what json cannot encode
+
+
+class DatetimeAsText(MetaSwap):
+    """META-ROUNDTRIP: encodes a datetime with json's default=str, so it decodes as a str."""
+
+    meta_type = StampedMeta
+
+    def convert(self, meta: JobMeta) -> StampedMeta:
+        return StampedMeta(meta.job_id, meta.submitted_at, started=datetime.datetime(2024, 5, 1, 12, 0))
+
+
+@dataclass
+class ListedMeta(JobMeta):
+    queues: List[str] = field(default_factory=list)
+
+
+class TupleInList(MetaSwap):
+    """The correct twin of TupleInSequence: it declares List[str] and stores a list, which comes back a list."""
+
+    meta_type = ListedMeta
+
+    def convert(self, meta: JobMeta) -> ListedMeta:
+        return ListedMeta(meta.job_id, meta.submitted_at, queues=["default"])
 
 
 # --- META-SIZE ------------------------------------------------------------------------------------
