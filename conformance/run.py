@@ -26,6 +26,7 @@ from conformance.clause import Clause, ClauseFailure, ClauseSkip, all_clauses
 from conformance.config import ConformanceConfig
 from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, RpcFailed, brief
 from conformance.guards.active import ActiveGuards
+from conformance.guards.evidence import ledger_for
 from conformance.platform import LifecycleBudgetExceeded, Platform, describe
 from conformance.service import ServiceHost, ServiceRuntime
 from conformance.task import TaskSpec, as_literal_map_pb, as_template_pb, default_inputs, default_template
@@ -221,7 +222,7 @@ def restored(module: Any) -> Iterator[List[str]]:
 def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig) -> ClauseResult:
     # The binding's redirection is in os.environ only while this clause runs: connector code reads it there.
     with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, mock.patch.dict(os.environ, subject.environment), \
-            ActiveGuards(runtime.loop_watch, config) as guards:
+            ActiveGuards(runtime.loop_watch, config, clause.id, ledger_for(runtime.loop_watch, subject.name)) as guards:
         try:
             run = ClauseRun(subject, runtime, config, workdir, guards)
         except ConnectorConstructionError as exc:

@@ -8,7 +8,7 @@ CASES: List[Case] = [
     ("broken.guards.BlocksTheLoop", "LOOP-BLOCKING", set(),
      ("the loop stalled", "guards.py", "in delete: time.sleep(STOP_WAIT)")),
     ("broken.guards.TokenInLogLink", "SECRET-CANARY", set(),
-     ("secret _FSEC_JOBS_TOKEN in GetTask #1 Resource.log_links",)),
+     ("secret _FSEC_JOBS_TOKEN in get() Resource.log_links", "PHASE-ACCEPTED")),
     ("broken.guards.PickledMeta", "META-NO-PICKLE", set(),
      ("encode() produced a pickle stream", "pickle.find_class('broken.guards', 'PickledJobMeta')",
       "in decode: return pickle.loads(data)")),

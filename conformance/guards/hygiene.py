@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import FrozenSet, List
+from typing import Dict, FrozenSet, List, Sequence, Tuple
 
 from conformance.guards.frames import ConnectorCode, describe, stack_of
 
@@ -66,22 +66,32 @@ def _listdir(path: str) -> List[str]:
         return []
 
 
-def leftovers(before: Snapshot, code: ConnectorCode, grace: float) -> List[str]:
-    """What is new since ``before`` and still there after ``grace`` seconds (closing can take a moment)."""
+def leftovers(before: Snapshot, code: ConnectorCode, grace: float,
+              steps: Sequence[Tuple[str, Snapshot]] = ()) -> List[str]:
+    """What is new since ``before`` and still there after ``grace`` seconds (closing can take a moment),
+    each with the step after which it first showed (``steps``: a name and a snapshot taken after it)."""
     deadline = time.monotonic() + grace
     while True:
-        found = _new_since(before, code)
+        found = _new_since(before, code, steps)
         if not found or time.monotonic() >= deadline:
             return found
         time.sleep(0.05)
 
 
-def _new_since(before: Snapshot, code: ConnectorCode) -> List[str]:
+def _new_since(before: Snapshot, code: ConnectorCode, steps: Sequence[Tuple[str, Snapshot]]) -> List[str]:
     now = snapshot()
     frames = sys._current_frames()
+
+    def during(kind: str, item: object) -> str:
+        step = next((name for name, taken in steps if item in getattr(taken, kind)), None)
+        return f" (since {step})" if step else ""
+
     threads = [f"thread {t.name!r} ({'daemon, ' if t.daemon else ''}at "
-               f"{describe(code.innermost(stack_of(frames.get(t.ident))))})"
+               f"{describe(code.innermost(stack_of(frames.get(t.ident))))}){during('threads', t)}"
                for t in now.threads - before.threads if t.is_alive()]
-    children = [f"child process {pid}" for pid in sorted(now.children - before.children)]
-    sockets = now.sockets - before.sockets
-    return threads + children + ([f"{len(sockets)} open socket(s)"] if sockets else [])
+    children = [f"child process {pid}{during('children', pid)}" for pid in sorted(now.children - before.children)]
+    sockets: Dict[str, int] = {}
+    for sock in now.sockets - before.sockets:
+        where = during("sockets", sock)
+        sockets[where] = sockets.get(where, 0) + 1
+    return threads + children + [f"{count} open socket(s){where}" for where, count in sockets.items()]

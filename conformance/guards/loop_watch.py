@@ -78,11 +78,20 @@ class LoopWatch:
     def recording(self, code: ConnectorCode, threshold: float) -> Iterator[List[Stall]]:
         """Record the stalls over ``threshold`` seconds caused by ``code`` until the block ends."""
         stalls: List[Stall] = []
-        self._recording = _Recording(code, threshold, stalls)
+        outer, self._recording = self._recording, _Recording(code, threshold, stalls)
         try:
             yield stalls
         finally:
-            self._recording = None
+            self._recording = outer  # the guard tour records each clause inside a guard clause's recording
+
+    @property
+    def loop_thread_id(self) -> Optional[int]:
+        return self._loop_thread.ident
+
+    @property
+    def exempted(self) -> bool:
+        """Harness work the platform does elsewhere is running on the loop (see :meth:`exempt`)."""
+        return self._exempt > 0
 
     @contextlib.contextmanager
     def exempt(self) -> Iterator[None]:

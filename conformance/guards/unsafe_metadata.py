@@ -8,11 +8,13 @@ thread is armed: nothing the harness or other threads do is recorded.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import pickletools
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from conformance.guards.frames import ConnectorCode, StackEntry, current_stack, describe
 
@@ -78,3 +80,46 @@ def is_pickle_stream(data: bytes) -> bool:
     except Exception:
         return False
     return len(ops) > 1 and ops[-1][0].name == "STOP" and ops[-1][2] == len(data) - 1
+
+
+DecodeSeen = Callable[[bytes, List[AuditEvent]], None]
+"""Called after every decode() with the bytes it was given and what the audit hook saw it do."""
+
+
+@contextlib.contextmanager
+def watching_decode(meta_type: Any, seen: DecodeSeen) -> Iterator[None]:
+    """Every ``meta_type.decode`` call, by the service, a clause or fuzzing, runs armed until the block ends.
+
+    The class attribute is replaced for the duration and restored after (deleted again if decode was
+    inherited), so the evidence covers every path that decodes, in every thread.
+    """
+    descriptor = inspect.getattr_static(meta_type, "decode", None) if inspect.isclass(meta_type) else None
+    if not hasattr(descriptor, "__get__"):
+        yield
+        return
+    original = meta_type.__dict__.get("decode")
+    _install()
+
+    def watched(cls: type, data: bytes) -> Any:
+        decode = descriptor.__get__(None, cls)
+        if getattr(_armed, "events", None) is not None:  # a watch installed earlier, called by a later one
+            return decode(data)
+        result, events = audited(lambda: decode(data))()
+        with contextlib.suppress(Exception):
+            seen(data, events)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    try:
+        meta_type.decode = classmethod(watched)
+    except Exception:  # a metaclass that refuses: that class's decode goes unwatched
+        yield
+        return
+    try:
+        yield
+    finally:
+        if original is None:
+            del meta_type.decode
+        else:
+            meta_type.decode = original

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import pickle
+import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
-from flyteidl.core.execution_pb2 import TaskLog
+import requests
+from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
 from flytekit.extend.backend.base_connector import Resource
 from flytekit.extend.backend.utils import get_connector_secret
 
 from broken.metadata import MetaSwap
-from conformance.reference import JobMeta, ReferenceConnector
+from conformance.reference import JobMeta, JobServiceClient, ReferenceConnector
 
 STOP_WAIT = 0.25
 """Seconds BlocksTheLoop sleeps: five times the default stall threshold, far below the call deadline."""
@@ -104,3 +106,111 @@ class WatcherThreads(ReferenceConnector):
 
     def _watch(self, job_id: str) -> None:
         time.sleep(WATCH_SECONDS)
+
+
+# --- guards watch every clause: evidence from fault clauses, failures and deletes --------------------
+
+BACKOFF = 0.2
+"""Seconds BlocksOnRetry sleeps before a retry: a stall only a fault clause provokes."""
+
+
+class BlockingBackoffClient(JobServiceClient):
+    """Backs off with time.sleep when the service answers 5xx: the loop stalls only when the backend errs."""
+
+    async def _once(self, method: str, path: str, body: Optional[dict]) -> Tuple[int, dict, Optional[float]]:
+        status, payload, retry_after = await super()._once(method, path, body)
+        if status >= 500:
+            time.sleep(BACKOFF)
+        return status, payload, retry_after
+
+
+class BlocksOnRetry(ReferenceConnector):
+    """LOOP-BLOCKING: the stall happens only while BACKEND-GET-TRANSIENT makes the status call fail."""
+
+    def __init__(self, base_url: Optional[str] = None):
+        super().__init__(base_url)
+        self.client = BlockingBackoffClient(self.client.base_url)
+
+
+class LeaksAndRefusesLateDeletes(ReferenceConnector):
+    """HYGIENE: every get() opens a socket it never closes, and delete() raises for a finished job (409).
+
+    The failing deletes are DELETE- findings; they must not hide the leak.
+    """
+
+    def __init__(self, base_url: Optional[str] = None):
+        super().__init__(base_url)
+        self.probes: list = []
+
+    async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
+        self.probes.append(socket.socket())  # a health probe nobody closes
+        return await super().get(resource_meta, **kwargs)
+
+    async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
+        status, payload = await self.client.call("POST", f"/jobs/{resource_meta.job_id}/cancel")
+        if status == 409:
+            raise RuntimeError(f"cancel of job {resource_meta.job_id} failed: HTTP {status}: {payload.get('error')}")
+
+
+class PickledMetaCreateFails(PickledMeta):
+    """META-NO-PICKLE: create() fails on the default task, yet the meta type pickles (fuzzing builds metas)."""
+
+    async def create(self, **kwargs: Any) -> JobMeta:
+        raise RuntimeError("missing task config: 'cluster'")
+
+
+# --- blocking I/O on the loop at any backend latency ------------------------------------------------
+
+class SyncHttpInAsync(ReferenceConnector):
+    """LOOP-BLOCKING: get() calls the job service with requests inside async def; the fake answers in 1 ms."""
+
+    async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
+        answer = requests.get(f"{self.client.base_url}/jobs/{resource_meta.job_id}", timeout=5)
+        return self._answer(resource_meta, answer)
+
+    def _answer(self, meta: JobMeta, answer: requests.Response) -> Resource:
+        if answer.status_code == 404:
+            return self._missing(meta)
+        if answer.status_code >= 500:
+            return Resource(phase=TaskExecution.RUNNING, message=f"job service answered {answer.status_code}; retrying")
+        return self._resource(answer.json())
+
+
+class NapsInCreate(ReferenceConnector):
+    """LOOP-BLOCKING: a 5 ms time.sleep inside async def, far below the stall threshold."""
+
+    async def create(self, **kwargs: Any) -> JobMeta:
+        time.sleep(0.005)  # "let the backend settle"
+        return await super().create(**kwargs)
+
+
+class SyncHttpInExecutor(SyncHttpInAsync):
+    """Twin: the same requests call, moved off the loop with run_in_executor."""
+
+    async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
+        url = f"{self.client.base_url}/jobs/{resource_meta.job_id}"
+        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: requests.get(url, timeout=5))
+        return self._answer(resource_meta, answer)
+
+
+# --- secrets on every path ----------------------------------------------------------------------------
+
+class TokenInFailureMessage(TokenInLogLink):
+    """SECRET-CANARY: a failed job's message echoes the request, token included; success paths are clean."""
+
+    def _resource(self, view: dict) -> Resource:
+        resource = ReferenceConnector._resource(self, view)
+        if resource.phase == TaskExecution.FAILED:
+            resource.message = f"job failed: {resource.message} (request: GET /jobs/{view['job_id']} token={self.token})"
+        return resource
+
+
+class TokenInFailureLogLink(TokenInLogLink):
+    """SECRET-CANARY: only on failure, a log link to the backend's error page carries the token."""
+
+    def _resource(self, view: dict) -> Resource:
+        resource = ReferenceConnector._resource(self, view)
+        if resource.phase == TaskExecution.FAILED:
+            resource.log_links.append(TaskLog(uri=f"{self.client.base_url}/errors/{view['job_id']}?token={self.token}",
+                                              name="Error details"))
+        return resource

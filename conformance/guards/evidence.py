@@ -1,0 +1,76 @@
+"""What the guards saw, kept per connector for the guard clauses to judge: every clause is watched.
+
+Every clause runs under :class:`~conformance.guards.active.ActiveGuards`, and what the guards see during
+it (a stall, a blocking call on the loop, a refused connection, a canary in a Resource, a log or an
+exception, a decode that unpickles) becomes a :class:`Sighting` tagged with that clause's ID, in the
+:class:`Ledger` of that connector in this service runtime (one per session and process). The guard clause
+judges the ledger, so a stall in a fault clause fails LOOP-BLOCKING and names the fault clause.
+
+Deterministic under ``pytest -n N`` as well: a guard clause may run in another worker than the clause
+that saw something, or before it, so the first guard clause of a connector in each process first *tours*
+the suite itself (``conformance/clauses/guards.py``): it runs every clause that drives the connector, with
+the guards recording and verdicts discarded. Whatever worker and order, the ledger then holds the
+evidence of every path the suite exercises, and sightings from this process's own clause runs add to it.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Dict, Iterable, List
+
+SHOWN_PLACES = 4
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """``what`` one guard saw at ``site`` (a line, a destination) while clause ``where`` ran."""
+
+    guard: str
+    where: str
+    site: str
+    what: str
+
+
+class Ledger:
+    """The sightings of one connector; ``toured`` once the guard tour ran in this process."""
+
+    def __init__(self) -> None:
+        self._sightings: List[Sighting] = []
+        self._lock = threading.Lock()
+        self.toured = False
+        self.decoded = 0
+        """decode() calls watched: META-NO-PICKLE's evidence that there was something to check."""
+
+    def add(self, sightings: Iterable[Sighting]) -> None:
+        with self._lock:
+            self._sightings.extend(sightings)
+
+    def findings(self, guard: str, also: Iterable[Sighting] = ()) -> List[str]:
+        """One line per site the guard saw (here and in ``also``): the first text, and the clauses it was seen in."""
+        places: Dict[str, List[str]] = {}
+        text: Dict[str, str] = {}
+        with self._lock:
+            sightings = [s for s in [*self._sightings, *also] if s.guard == guard]
+        for sighting in sightings:
+            text.setdefault(sighting.site, sighting.what)
+            wheres = places.setdefault(sighting.site, [])
+            if sighting.where not in wheres:
+                wheres.append(sighting.where)
+        return [f"{text[site]} (seen in {_places(wheres)})" for site, wheres in places.items()]
+
+
+def _places(wheres: List[str]) -> str:
+    more = len(wheres) - SHOWN_PLACES
+    return ", ".join(wheres[:SHOWN_PLACES]) + (f" and {more} more" if more > 0 else "")
+
+
+_LEDGERS: "weakref.WeakKeyDictionary[object, Dict[str, Ledger]]" = weakref.WeakKeyDictionary()
+_LEDGERS_LOCK = threading.Lock()
+
+
+def ledger_for(owner: object, connector: str) -> Ledger:
+    """The ledger of ``connector`` for ``owner`` (the service runtime's loop watch: one per session)."""
+    with _LEDGERS_LOCK:
+        return _LEDGERS.setdefault(owner, {}).setdefault(connector, Ledger())
