@@ -34,7 +34,8 @@ the real service fills it in.
 Not modelled: jobs.query, jobs.list, jobs.getQueryResults, jobs.delete, tables and data (the
 connector calls none of them); OAuth (the client is given a pre-issued token, see
 :func:`write_credentials`); eventual visibility (:meth:`BigQueryApi.not_modelled`). Purge is modelled:
-BigQuery keeps job history for six months, and jobs.delete removes a job's metadata sooner.
+"Job information is available for a six month period after creation" (jobs.list reference), and
+jobs.delete removes a job's metadata sooner.
 """
 
 from __future__ import annotations
