@@ -183,3 +183,14 @@ def test_serve_sagemaker_is_a_started_fake_for_the_block() -> None:
     with serve_sagemaker(TrainingJobApi) as fake:
         assert fake.url.startswith("https://127.0.0.1:")
     assert fake.states.succeeded == "Completed"
+
+
+def test_the_bindings_environment_alone_points_botocore_at_the_fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No endpoint_url: botocore's service-specific AWS_ENDPOINT_URL_SAGEMAKER and AWS_CA_BUNDLE do it."""
+    from conformance.bindings.sagemaker import environment
+
+    with serve_sagemaker(TrainingJobApi) as fake:
+        for variable, value in {**environment(fake), "AWS_CA_BUNDLE": str(trust() / "ca.pem")}.items():
+            monkeypatch.setenv(variable, value)
+        boto3.session.Session().client("sagemaker").create_training_job(**TRAINING)
+        assert [job.idempotency_key for job in fake.jobs()] == ["churn-1"]
