@@ -54,6 +54,8 @@ class Clause:
     level: Level
     func: ClauseFunc
     needs: Needs = Needs.CONNECTOR
+    steers_backend: bool = False
+    """Skipped without a bound fake backend, whatever the setup: the probe leaves it to say so."""
 
     @property
     def summary(self) -> str:
@@ -68,8 +70,8 @@ class Clause:
 _REGISTRY: Dict[str, Clause] = {}
 
 
-def clause(clause_id: str, *, fact: str, level: Level = Level.MUST,
-           needs: Needs = Needs.CONNECTOR) -> Callable[[ClauseFunc], ClauseFunc]:
+def clause(clause_id: str, *, fact: str, level: Level = Level.MUST, needs: Needs = Needs.CONNECTOR,
+           steers_backend: bool = False) -> Callable[[ClauseFunc], ClauseFunc]:
     """Register a clause under a stable ID; a duplicate ID is a programming error caught at import."""
 
     def register(func: ClauseFunc) -> ClauseFunc:
@@ -80,7 +82,7 @@ def clause(clause_id: str, *, fact: str, level: Level = Level.MUST,
             raise ValueError(f"clause {clause_id}: cites {fact}, which is not in conformance/facts.py")
         if fact not in (func.__doc__ or ""):
             raise ValueError(f"clause {clause_id}: docstring must cite its fact {fact}")
-        _REGISTRY[clause_id] = Clause(clause_id, fact, level, func, needs)
+        _REGISTRY[clause_id] = Clause(clause_id, fact, level, func, needs, steers_backend)
         return func
 
     return register

@@ -24,6 +24,7 @@ from conformance.clause import Clause, ClauseFailure, Level, Needs
 from conformance.config import ConformanceConfig
 from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, RpcFailed, user_frame
 from conformance.guards.active import ActiveGuards
+from conformance.guards.evidence import ledger_for
 from conformance.platform import LifecycleBudgetExceeded
 from conformance.run import (ClauseResult, ClauseRun, ConnectorConstructionError, Outcome, Subject, budget_failure,
                              call_failure, restored)
@@ -76,10 +77,12 @@ class Probe:
         """
         if config.isolate:  # the probe would run connector code here, which --connector-isolate forbids
             return None
+        if clause.steers_backend and subject.backend is None:
+            return None  # it skips, naming the missing backend, whatever the setup
         failure = self._failure_for(clause.needs, subject, runtime, config)
         if failure is None or clause.needs < failure.step or clause.id == failure.owner:
             return None
-        reporter = self._reporter(failure)
+        reporter = self._reporter(failure, subject)
         if clause.id == reporter:
             return ClauseResult(clause, Outcome.FAIL, failure.detail, unbuildable=failure.step is Needs.CONNECTOR)
         return ClauseResult(clause, Outcome.BLOCKED, f"blocked: {failure.cause} (reported once, under {reporter})")
@@ -94,12 +97,13 @@ class Probe:
             self._checked = needs
         return self._failure
 
-    def _reporter(self, failure: SetupFailure) -> str:
+    def _reporter(self, failure: SetupFailure, subject: Subject) -> str:
         """The owner if selected, else the first selected clause that needs the step (a MUST one first)."""
         ids = [c.id for c in self._selected]
         if failure.owner in ids:
             return failure.owner
-        dependent = [c for c in self._selected if c.needs >= failure.step]
+        dependent = [c for c in self._selected if c.needs >= failure.step
+                     and not (c.steers_backend and subject.backend is None)]
         dependent.sort(key=lambda c: c.level is not Level.MUST)  # stable: catalogue order within a level
         return dependent[0].id if dependent else ""
 
@@ -112,9 +116,10 @@ def _catalogue_position(clause: Clause) -> int:
 
 def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs) -> Optional[SetupFailure]:
     """Try the steps up to ``up_to`` in order, in a run of their own; the first failure, or None."""
+    ledger = ledger_for(runtime.loop_watch, subject.name)  # what the guards see here counts, as in any clause
     with tempfile.TemporaryDirectory(prefix="conformance-probe-") as workdir, restored(asyncio), \
             mock.patch.dict(os.environ, subject.environment), \
-            ActiveGuards(runtime.loop_watch, config) as guards:
+            ActiveGuards(runtime.loop_watch, config, "the setup probe", ledger) as guards:
         try:
             run = ClauseRun(subject, runtime, config, workdir, guards)
         except ConnectorConstructionError as exc:

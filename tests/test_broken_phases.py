@@ -4,20 +4,15 @@ from typing import Dict, List, Tuple
 
 from test_broken_structure import Case, assert_fails_exactly, broken_connector_cases
 
-SUCCESSFUL_LIFECYCLE = {"PHASE-ACCEPTED", "PHASE-OUTPUTS", "PHASE-TERMINAL-STABLE", "DELETE-AFTER-SUCCESS",
-                        "DELETE-PURGED", "CAP-LOGS", "CAP-METRICS", "BACKEND-GET-TRANSIENT",
-                        "BACKEND-INVISIBLE-AFTER-CREATE", "BACKEND-NO-ORPHANS"}
-"""Clauses that poll the default task (PENDING, RUNNING, SUCCEEDED) to its end."""
-
 CASES: List[Case] = [
     # An unaccepted phase ends the attempt (F-PHASE-2), and PHASE-ACCEPTED only sees phases of the default
     # lifecycle, which every success-dependent clause also runs. On the last state it costs only the clauses
     # that need that lifecycle to succeed.
     ("broken.phases.SucceededUndefined", "PHASE-ACCEPTED",
      {"PHASE-OUTPUTS", "BACKEND-GET-TRANSIENT", "BACKEND-INVISIBLE-AFTER-CREATE"}, ("get() answered UNDEFINED",)),
-    # PHASE-TERMINATES runs the same default lifecycle as every clause that polls the task to its end, so
-    # a lifecycle that never ends fails all of them; the failed-task lifecycles (scripted FAILED) still end.
-    ("broken.phases.SucceededStaysRunning", "PHASE-TERMINATES", SUCCESSFUL_LIFECYCLE,
+    # The setup probe's lifecycle never ends either: PHASE-TERMINATES reports it once, and every clause that
+    # needs a lifecycle is BLOCKED naming it.
+    ("broken.phases.SucceededStaysRunning", "PHASE-TERMINATES", set(),
      ("no terminal phase after 20 GetTask calls", "last answer: RUNNING 'succeeded'")),
     # The sync-on-create get is the first get of every lifecycle, and a failed phase ends it there: whatever
     # needs the default task to succeed fails too (outputs, surviving 503s or 404s, no live job left), and

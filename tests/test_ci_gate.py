@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance.clause import all_clauses
 from conformance.waivers import WaiverError, parse_section
 
 REFERENCE = "conformance.reference.ReferenceConnector"
 STRICT = "broken.upgrade.StrictDecode"  # fails exactly META-EXTRA-FIELD, a SHOULD clause
-SOME = "META-EXTRA-FIELD or META-ROUNDTRIP or loads"
+SOME = "META-EXTRA-FIELD or META-ROUNDTRIP and not EXACT or loads"
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -196,13 +197,15 @@ def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_all_runs_installed_plugins_and_reports_a_broken_one(pytester: pytest.Pytester, installed_plugins: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(installed_plugins))
-    result = run(pytester, "--connector=all", "-k", "STRUCT or loads")
+    # Real plugins may be installed beside the fake ones: select only what the fake site directory declares.
+    result = run(pytester, "--connector=all", "-k", "PluginConnector and STRUCT or fake_plugin_good or broken")
     result.stdout.fnmatch_lines([
         "*flytekit plugin 'broken' (fake_plugin_broken) failed to import: ImportError: libfoo.so: cannot open*",
     ])
-    result.assert_outcomes(passed=1 + 3, failed=1)
+    structure = len([c for c in all_clauses() if c.id.startswith("STRUCT-")])
+    result.assert_outcomes(passed=1 + structure, failed=1)
     assert "test_clause[PluginConnector-STRUCT-SIGNATURES] PASSED" in run(
-        pytester, "--connector=all", "-k", "STRUCT-SIGNATURES", "-v").stdout.str()
+        pytester, "--connector=all", "-k", "PluginConnector and STRUCT-SIGNATURES", "-v").stdout.str()
 
 
 def test_a_broken_plugin_does_not_break_discovery_in_a_fresh_process(installed_plugins: Path) -> None:
@@ -215,7 +218,7 @@ def test_a_broken_plugin_does_not_break_discovery_in_a_fresh_process(installed_p
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                            env={"PYTHONPATH": str(installed_plugins), "PATH": ""})
     assert child.returncode == 0, child.stderr
-    assert child.stdout.splitlines() == [
+    assert [line for line in child.stdout.splitlines() if "fake_plugin" in line] == [
         "fake_plugin_good.PluginConnector -> PluginConnector",
         "flytekit.plugins:broken -> flytekit plugin 'broken' (fake_plugin_broken) failed to import: "
         "ImportError: libfoo.so: cannot open shared object file",

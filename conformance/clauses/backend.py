@@ -31,7 +31,7 @@ def _succeeds_despite(run, fault: str, consequence: str, fix: str, lifecycle=Non
                         consequence=consequence, fix=fix)
 
 
-@clause("BACKEND-GET-TRANSIENT", fact="F-GET-2", needs=Needs.LIFECYCLE)
+@clause("BACKEND-GET-TRANSIENT", fact="F-GET-2", needs=Needs.LIFECYCLE, steers_backend=True)
 def transient_status_errors(run) -> None:
     """A transient error on the backend's status call neither fails the task nor errors GetTask (F-GET-2)."""
     backend = run.require_backend("the suite injects status errors on it")
@@ -47,7 +47,7 @@ def transient_status_errors(run) -> None:
     )
 
 
-@clause("BACKEND-INVISIBLE-AFTER-CREATE", fact="F-CREATE-1", needs=Needs.LIFECYCLE)
+@clause("BACKEND-INVISIBLE-AFTER-CREATE", fact="F-CREATE-1", needs=Needs.LIFECYCLE, steers_backend=True)
 def invisible_after_create(run) -> None:
     """A job the backend does not show for its first reads is not reported as a failure (F-CREATE-1)."""
     backend = run.require_backend("the suite delays the new job's visibility on it")
@@ -61,7 +61,7 @@ def invisible_after_create(run) -> None:
     )
 
 
-@clause("BACKEND-CREATE-RETRY", fact="F-CREATE-2", needs=Needs.CREATE_TASK)
+@clause("BACKEND-CREATE-RETRY", fact="F-CREATE-2", needs=Needs.CREATE_TASK, steers_backend=True)
 def create_retry_is_idempotent(run) -> None:
     """CreateTask sent twice for the same attempt leaves exactly one live job (F-CREATE-2)."""
     backend = run.require_backend("the suite counts the jobs on it")
@@ -80,7 +80,7 @@ def create_retry_is_idempotent(run) -> None:
     )
 
 
-@clause("BACKEND-RETRY-NEW-JOB", fact="F-CREATE-2", needs=Needs.CREATE_TASK)
+@clause("BACKEND-RETRY-NEW-JOB", fact="F-CREATE-2", needs=Needs.CREATE_TASK, steers_backend=True)
 def user_retry_gets_new_job(run) -> None:
     """A user-level retry (retry_attempt + 1, new output_prefix) starts a new job, not the old one (F-CREATE-2)."""
     backend = run.require_backend("the suite counts the jobs on it")
@@ -97,7 +97,7 @@ def user_retry_gets_new_job(run) -> None:
     )
 
 
-@clause("BACKEND-ABORT-REACHES", fact="F-DELETE-1", needs=Needs.LIFECYCLE)
+@clause("BACKEND-ABORT-REACHES", fact="F-DELETE-1", needs=Needs.LIFECYCLE, steers_backend=True)
 def abort_reaches_backend(run) -> None:
     """After DeleteTask the job is cancelled (or already finished) on the backend (F-DELETE-1)."""
     from fake_backends import unstopped  # here, not at import: fake_backends loads aiohttp
@@ -117,7 +117,7 @@ def abort_reaches_backend(run) -> None:
     )
 
 
-@clause("BACKEND-NO-ORPHANS", fact="F-DELETE-1", needs=Needs.LIFECYCLE)
+@clause("BACKEND-NO-ORPHANS", fact="F-DELETE-1", needs=Needs.LIFECYCLE, steers_backend=True)
 def no_orphans(run) -> None:
     """A lifecycle leaves one job and nothing live, even when a submit's answer was lost (F-DELETE-1)."""
     backend = run.require_backend("the suite reads its ledger of jobs")
@@ -152,7 +152,7 @@ def _unknown_state_answers(run) -> list:
     return [run.platform.get(lifecycle.meta, lifecycle.attempt) for _ in range(3)]
 
 
-@clause("BACKEND-UNKNOWN-STATE-NO-ERROR", fact="F-GET-2", needs=Needs.LIFECYCLE)
+@clause("BACKEND-UNKNOWN-STATE-NO-ERROR", fact="F-GET-2", needs=Needs.LIFECYCLE, steers_backend=True)
 def unknown_state_no_error(run) -> None:
     """A backend state the connector has never seen gives an accepted phase, not a GetTask error (F-GET-2, F-PHASE-1)."""
     try:
@@ -173,7 +173,7 @@ def unknown_state_no_error(run) -> None:
     )
 
 
-@clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE)
+@clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE, steers_backend=True)
 def unknown_state(run) -> None:
     """The accepted phase for a backend state the connector has never seen comes with a message naming it (F-PHASE-1)."""
     try:

@@ -53,7 +53,7 @@ def delete_after_success(run) -> None:
     _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-AFTER-FAILURE", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
+@clause("DELETE-AFTER-FAILURE", fact="F-DELETE-2", needs=Needs.LIFECYCLE, steers_backend=True)
 def delete_after_failure(run) -> None:
     """DeleteTask for a job that already FAILED succeeds (F-DELETE-2)."""
     backend = run.require_backend("the suite scripts a failing job on it")
@@ -62,7 +62,7 @@ def delete_after_failure(run) -> None:
     _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-PURGED", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
+@clause("DELETE-PURGED", fact="F-DELETE-2", needs=Needs.LIFECYCLE, steers_backend=True)
 def delete_purged(run) -> None:
     """DeleteTask for a job the backend has purged (unknown to it now) succeeds (F-DELETE-2)."""
     backend = run.require_backend("the suite purges the finished job from it")
