@@ -37,8 +37,11 @@ NOT_PASS: Dict[str, str] = {
 
 def test_every_clause_gives_the_documented_verdict(pytester: pytest.Pytester) -> None:
     """One subprocess run of both connectors, as a user runs it: no conftest, only --connector."""
+    # A looser stall threshold than the default 50 ms: on a saturated CI machine the loop thread can be
+    # descheduled for 100s of ms inside the ~4 ms of TLS work of the first create(), which the watchdog
+    # blames on the connector (reported as a suite issue); the verdict at 50 ms is the results page's.
     result = pytester.runpytest_subprocess(*(f"--connector={spec}" for spec in CONNECTORS), "-p", "no:cacheprovider",
-                                           "--connector-report=report")
+                                           "--connector-loop-stall=0.5", "--connector-report=report")
     report = json.loads((pytester.path / "report.json").read_text())
     observed: Dict[str, Dict[str, str]] = {spec.rpartition(".")[2]: {} for spec in CONNECTORS}
     for row in report["results"]:
