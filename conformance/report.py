@@ -62,7 +62,8 @@ def _remarks(rows: Sequence[Row]) -> List[str]:
     lines = [f"{row.connector} {row.clause} {row.status.value}: {_gist(row.detail)}" for row in rows
              if row.status in explained or (row.clause == LOAD and row.status.fails_run)]
     blocked = _grouped((row.connector, _gist(row.detail), row.clause) for row in rows if row.status is Status.BLOCKED)
-    lines += [f"{connector} BLOCKED ({len(clauses)} clauses): {cause}" for (connector, cause), clauses in blocked.items()]
+    lines += [f"{connector} BLOCKED ({len(clauses)} clauses): {cause}"
+              for (connector, cause), clauses in blocked.items()]
     notes = _grouped((row.connector, note, row.clause) for row in rows for note in row.notes.splitlines())
     return lines + [f"{connector} {clauses[0] if len(clauses) == 1 else f'({len(clauses)} clauses)'} note: {note}"
                     for (connector, note), clauses in notes.items()]

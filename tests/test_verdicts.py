@@ -87,8 +87,8 @@ def test_without_the_owning_clause_the_first_selected_one_reports_the_cause(run_
 def test_one_report_under_xdist_too(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("xdist")
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # for broken.verdicts in the workers
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", f"--connector={VERDICTS}.NeedsProjectID",
-                                           "-k", "META or PHASE")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2",
+                                           f"--connector={VERDICTS}.NeedsProjectID", "-k", "META or PHASE")
     result.stdout.fnmatch_lines(["*setup failed, reported here once*"])
     assert result.parseoutcomes()["failed"] == 1
 

@@ -154,7 +154,7 @@ def _unknown_state_answers(run) -> list:
 
 @clause("BACKEND-UNKNOWN-STATE-NO-ERROR", fact="F-GET-2", needs=Needs.LIFECYCLE, steers_backend=True)
 def unknown_state_no_error(run) -> None:
-    """A backend state the connector has never seen gives an accepted phase, not a GetTask error (F-GET-2, F-PHASE-1)."""
+    """A backend state the connector has never seen gives an accepted phase, not a GetTask error (F-GET-2)."""
     try:
         last = _unknown_state_answers(run)[-1]
     except ConnectorCallError as exc:
@@ -163,7 +163,8 @@ def unknown_state_no_error(run) -> None:
     else:
         if last.phase in ACCEPTED_PHASES:
             return
-        observed, consequence = f"get() answered {describe(last)}", "An unknown phase is a system error on the platform."
+        observed = f"get() answered {describe(last)}"
+        consequence = "An unknown phase is a system error on the platform (F-PHASE-1)."
     raise ClauseFailure(
         expected=f"an accepted phase while the backend reports the unknown state {UNKNOWN_STATE!r}",
         observed=observed,
@@ -175,7 +176,7 @@ def unknown_state_no_error(run) -> None:
 
 @clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE, steers_backend=True)
 def unknown_state(run) -> None:
-    """The accepted phase for a backend state the connector has never seen comes with a message naming it (F-PHASE-1)."""
+    """The accepted phase for a backend state the connector has never seen has a message naming it (F-PHASE-1)."""
     try:
         last = _unknown_state_answers(run)[-1]
     except ConnectorCallError as exc:
