@@ -124,8 +124,6 @@ class Family:
     name_key: str
     status_key: str
     arn_key: str
-    states: States
-    not_found_code: str = "ValidationException"
     purge_reason: Optional[str] = None
     """Why a purge cannot happen to this resource on the real service; None: it can."""
 
@@ -249,7 +247,7 @@ class SageMakerApi(ServiceApi):
         return job
 
     def _not_found(self, name: str, region: str) -> AwsError:
-        return AwsError(self.family.not_found_code, NOT_FOUND)
+        return AwsError("ValidationException", NOT_FOUND)
 
     def _duplicate(self, name: str, region: str) -> AwsError:
         return AwsError("ResourceInUse", f"{self.family.noun.capitalize()} names must be unique within an AWS "
@@ -262,7 +260,7 @@ class SageMakerApi(ServiceApi):
         view = {key: value for key, value in job.spec.items() if key != "Tags"}
         view.update({self.family.name_key: name, self.family.arn_key: self.family.arn(name, region),
                      self.family.status_key: job.state, "CreationTime": born, "LastModifiedTime": born + 300})
-        if job.message is not None or job.state == self.family.states.failed:
+        if job.message is not None or job.state == self.states.failed:
             view["FailureReason"] = job.message or "InternalServerError: We encountered an internal error."
         view.update(self._fields(job, name, region))
         return view
@@ -272,14 +270,13 @@ class SageMakerApi(ServiceApi):
         return {}
 
     def _succeeded(self, job: Job) -> bool:
-        return job.state == self.family.states.succeeded
+        return job.state == self.states.succeeded
 
 
 class EndpointApi(SageMakerApi):
     """CreateEndpoint / DescribeEndpoint / DeleteEndpoint (see the module docstring for the edges)."""
 
-    family = Family("Endpoint", "endpoint", "endpoint", "EndpointName", "EndpointStatus", "EndpointArn",
-                    ENDPOINT_STATES)
+    family = Family("Endpoint", "endpoint", "endpoint", "EndpointName", "EndpointStatus", "EndpointArn")
     states = ENDPOINT_STATES
     stop_verb = "Delete"
 
@@ -318,7 +315,7 @@ class EndpointApi(SageMakerApi):
 
 class TrainingJobApi(SageMakerApi):
     family = Family("TrainingJob", "training job", "training-job", "TrainingJobName", "TrainingJobStatus",
-                    "TrainingJobArn", JOB_STATES)
+                    "TrainingJobArn")
     states = JOB_STATES
 
     def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
@@ -340,7 +337,7 @@ def training_fields(job: Job, name: str, succeeded: bool, born: float) -> Dict[s
 
 class ProcessingJobApi(SageMakerApi):
     family = Family("ProcessingJob", "processing job", "processing-job", "ProcessingJobName",
-                    "ProcessingJobStatus", "ProcessingJobArn", JOB_STATES)
+                    "ProcessingJobStatus", "ProcessingJobArn")
     states = JOB_STATES
 
     def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
@@ -352,7 +349,7 @@ class ProcessingJobApi(SageMakerApi):
 
 class TransformJobApi(SageMakerApi):
     family = Family("TransformJob", "transform job", "transform-job", "TransformJobName", "TransformJobStatus",
-                    "TransformJobArn", JOB_STATES,
+                    "TransformJobArn",
                     purge_reason="SageMaker has no DeleteTransformJob: a transform job is never forgotten")
     states = JOB_STATES
 
@@ -367,8 +364,7 @@ class TuningJobApi(SageMakerApi):
     """HyperParameterTuningJob; DescribeTrainingJob answers for its best training job once it completed."""
 
     family = Family("HyperParameterTuningJob", "hyperparameter tuning job", "hyper-parameter-tuning-job",
-                    "HyperParameterTuningJobName", "HyperParameterTuningJobStatus", "HyperParameterTuningJobArn",
-                    JOB_STATES, not_found_code="ResourceNotFound")
+                    "HyperParameterTuningJobName", "HyperParameterTuningJobStatus", "HyperParameterTuningJobArn")
     states = JOB_STATES
 
     def _operations(self) -> Dict[str, Tuple[str, _Handler]]:
@@ -418,8 +414,7 @@ def best_training_job(tuning_job: str) -> str:
 
 class RecommenderJobApi(SageMakerApi):
     family = Family("InferenceRecommendationsJob", "inference recommendations job",
-                    "inference-recommendations-job", "JobName", "Status", "JobArn", RECOMMENDER_STATES,
-                    not_found_code="ResourceNotFound",
+                    "inference-recommendations-job", "JobName", "Status", "JobArn",
                     purge_reason="SageMaker has no DeleteInferenceRecommendationsJob: such a job is never forgotten")
     states = RECOMMENDER_STATES
 
