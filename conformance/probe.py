@@ -65,7 +65,10 @@ class Probe:
     """One connector's setup verdict, tried lazily up to the most any clause asked for, and kept."""
 
     def __init__(self, selected: Iterable[Clause]):
-        self._selected = sorted(selected, key=_catalogue_position)
+        from conformance.clause import all_clauses
+
+        position = {c.id: index for index, c in enumerate(all_clauses())}
+        self._selected = sorted(selected, key=lambda c: position.get(c.id, len(position)))
         self._checked = Needs.CONNECTOR - 1
         self._failure: Optional[SetupFailure] = None
 
@@ -82,7 +85,7 @@ class Probe:
         failure = self._failure_for(clause.needs, subject, runtime, config)
         if failure is None or clause.needs < failure.step or clause.id == failure.owner:
             return None
-        reporter = self._reporter(failure, subject)
+        reporter = self._reporter(failure, subject) or clause.id  # never a cause nobody reports
         if clause.id == reporter:
             return ClauseResult(clause, Outcome.FAIL, failure.detail, unbuildable=failure.step is Needs.CONNECTOR)
         return ClauseResult(clause, Outcome.BLOCKED, f"blocked: {failure.cause} (reported once, under {reporter})")
@@ -106,12 +109,6 @@ class Probe:
                      and not (c.steers_backend and subject.backend is None)]
         dependent.sort(key=lambda c: c.level is not Level.MUST)  # stable: catalogue order within a level
         return dependent[0].id if dependent else ""
-
-
-def _catalogue_position(clause: Clause) -> int:
-    from conformance.clause import all_clauses
-
-    return [c.id for c in all_clauses()].index(clause.id)
 
 
 def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs) -> Optional[SetupFailure]:
@@ -157,7 +154,8 @@ class _Steps:
         except ClauseFailure as exc:  # task_category cannot even name a template
             return self._failed(Needs.CREATE, exc.observed, exc, owner="STRUCT-TASK-CATEGORY")
         except ConnectorCallError as exc:
-            failure = self._create_failure(exc) if isinstance(exc, CallCrashed) else call_failure(exc)
+            raised = isinstance(exc, CallCrashed) and isinstance(exc.exc, Exception)  # not a timeout or sys.exit
+            failure = self._create_failure(exc) if raised else call_failure(exc)
             return self._failed(Needs.CREATE, f"{_located(exc)} on {self._task()}", failure)
         return None
 
@@ -194,7 +192,8 @@ class _Steps:
         """The META- clause that names why CreateTask failed although create() itself returned."""
         if isinstance(exc, RpcFailed) and exc.code == "RESOURCE_EXHAUSTED":
             return "META-SIZE"
-        if not isinstance(self.meta, self.run.connector.metadata_type):
+        meta_type = self.run.connector.metadata_type
+        if isinstance(meta_type, type) and not isinstance(self.meta, meta_type):
             return "META-CREATE-TYPE"
         try:
             encoded = self.run.encode(self.meta)
@@ -214,7 +213,8 @@ class _Steps:
                    "the `connector_task_template` and `connector_inputs` fixtures in conftest.py (or return your "
                    "task's own serialized template), for example:"
                    + TEMPLATE_EXAMPLE.format(task_type=category.name, version=category.version, missing=missing)
-                   + "Otherwise, create() should not raise for a task its task type allows.")
+                   + "If it could not reach its backend, bind it to a fake (connector_factory, connector_backend). "
+                     "Otherwise, create() should not raise for a task its task type allows.")
         else:
             fix = "Fix create() for this task, or the template and inputs the fixtures give if they are wrong."
         return ClauseFailure(
