@@ -38,7 +38,7 @@ state.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from aiohttp import web
 
@@ -162,7 +162,7 @@ class DatabricksApi(ServiceApi):
         return web.json_response({})
 
     @staticmethod
-    def _known(operation: Any, run_id: Any) -> Job:
+    def _known(operation: Callable[[], Job], run_id: Any) -> Job:
         """``operation()``, with an unknown run answered as Databricks does: 400, not 404."""
         try:
             return operation()
