@@ -80,10 +80,9 @@ class Probe:
         """
         if config.isolate:  # the probe would run connector code here, which --connector-isolate forbids
             return None
-        if clause.steers_backend and subject.backend is None:
-            return None  # it skips, naming the missing backend, whatever the setup
         failure = self._failure_for(clause.needs, subject, runtime, config)
-        if failure is None or clause.needs < failure.step or clause.id == failure.owner:
+        if failure is None or clause.needs < failure.step or clause.id == failure.owner \
+                or _skips_anyway(clause, subject, failure):
             return None
         reporter = self._reporter(failure, subject) or clause.id  # never a cause nobody reports
         if clause.id == reporter:
@@ -105,10 +104,14 @@ class Probe:
         ids = [c.id for c in self._selected]
         if failure.owner in ids:
             return failure.owner
-        dependent = [c for c in self._selected if c.needs >= failure.step
-                     and not (c.steers_backend and subject.backend is None)]
+        dependent = [c for c in self._selected if c.needs >= failure.step and not _skips_anyway(c, subject, failure)]
         dependent.sort(key=lambda c: c.level is not Level.MUST)  # stable: catalogue order within a level
         return dependent[0].id if dependent else ""
+
+
+def _skips_anyway(clause: Clause, subject: Subject, failure: SetupFailure) -> bool:
+    """A clause that steers a fake backend skips without one, naming it, once the connector is built."""
+    return clause.steers_backend and subject.backend is None and failure.step > Needs.CONNECTOR
 
 
 def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs) -> Optional[SetupFailure]:
