@@ -98,10 +98,10 @@ def _named(batch_id: str) -> Iterator[None]:
         raise JobNotFound(f"No batch found with id '{batch_id}'.") from None
 
 
-def error_body(status: int, message: str, param: Optional[str] = None, code: Optional[str] = None) -> web.Response:
+def error_body(status: int, message: str) -> web.Response:
     """OpenAI's error envelope (https://developers.openai.com/api/docs/guides/error-codes)."""
     kind = "server_error" if status >= 500 else "invalid_request_error"
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
     return web.json_response(body, status=status, headers={"x-request-id": f"req_{uuid.uuid4().hex}"})
 
 
