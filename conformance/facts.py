@@ -39,6 +39,12 @@ FACTS: Dict[str, Fact] = {fact.id: fact for fact in (
          "failed round: a connector that is not idempotent on the task execution id starts a second, orphaned "
          "job. A user-level retry comes with retry_attempt + 1 and a new output_prefix, and must start a new job.",
          (_CORE, "flyteorg/flyteplugins issue 392")),
+    Fact("F-CREATE-3", "lifecycle",
+         "Before CreateTask the platform writes the task's inputs to inputs.pb and renders the templates in its "
+         "container args for this attempt ({{.input}}, {{.outputPrefix}}, {{.rawOutputDataPrefix}}, "
+         "{{.checkpointOutputPrefix}}, {{.prevCheckpointPrefix}}, {{.perRetryUniqueKey}}, {{.Inputs.<name>}}, "
+         "any case). A container-style job learns where to read inputs and write outputs.pb only from them.",
+         (_PROPELLER, "flyteorg/flyte: flyteplugins/go/tasks/pluginmachinery/core/template/template.go")),
     Fact("F-GET-1", "lifecycle",
          "GetTask is sent by background cache workers, every 30 s per task by default, until the phase is "
          "terminal (SUCCEEDED, FAILED, ABORTED, RETRYABLE_FAILED); RETRYABLE_FAILED ends the attempt and starts "

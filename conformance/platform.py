@@ -84,7 +84,7 @@ class Platform:
         """CreateTask for ``attempt`` (a new execution by default); returns (attempt, resource meta)."""
         attempt = attempt or self.spec.new_attempt()
         request = agent_pb2.CreateTaskRequest(
-            template=self.spec.template, inputs=self.spec.inputs,
+            template=self.spec.template_for(attempt), inputs=self.spec.inputs,
             output_prefix=attempt.output_prefix, task_execution_metadata=attempt.execution,
         )
         response = self._call("CreateTask", request, lambda r: f"meta {len(r.resource_meta)} bytes")

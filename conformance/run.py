@@ -141,7 +141,7 @@ class ClauseRun:
         attempt = self.spec.new_attempt()
         meta = self.call(
             "create",
-            task_template=TaskTemplate.from_flyte_idl(self.spec.template),
+            task_template=TaskTemplate.from_flyte_idl(self.spec.template_for(attempt)),
             inputs=LiteralMap.from_flyte_idl(self.spec.inputs),
             output_prefix=attempt.output_prefix,
             task_execution_metadata=TaskExecutionMetadata.from_flyte_idl(attempt.execution),

@@ -118,6 +118,16 @@ class TaskSpec:
     def declared_outputs(self) -> list:
         return sorted(self.template.interface.outputs.variables)
 
+    def template_for(self, attempt: Attempt) -> tasks_pb2.TaskTemplate:
+        """The template as CreateTask carries it for ``attempt``: container args rendered (F-CREATE-3)."""
+        from conformance.rendering import paths_for, rendered_template
+
+        execution = attempt.execution
+        generated = f"{attempt.execution_name}-n0-{execution.task_execution_id.retry_attempt}"
+        paths = paths_for(attempt.output_prefix, generated, execution.task_execution_id.retry_attempt,
+                          execution.namespace)
+        return rendered_template(self.template, self.inputs, paths)
+
     def new_attempt(self, retry_attempt: int = 0, execution_name: Optional[str] = None) -> Attempt:
         """A fresh execution (unique name, own output prefix), or the next retry of ``execution_name``."""
         name = execution_name or f"c{self._run}n{next(self._serial)}"

@@ -23,9 +23,6 @@ NOT_PASS: Dict[str, str] = {
     "BACKEND-NO-ORPHANS": "FAIL",  # the same, when the first submit's answer is lost
     "BACKEND-UNKNOWN-STATE-NO-ERROR": "FAIL",  # convert_to_flyte_phase raises on a state it does not know
     "META-EXTRA-FIELD": "WARN",  # flytekit's default ResourceMeta.decode (SHOULD, not gating)
-    # a suite gap, not the plugin: container args are not rendered as propeller renders them, so the
-    # Databricks job (here: the fake) is never told the output prefix to write outputs.pb under
-    "PHASE-OUTPUTS": "FAIL",
     # skipped, with their reasons
     "META-UPGRADE": "SKIP",  # no snapshot directory given
     "CAP-LOGS": "SKIP",  # get_logs not overridden
