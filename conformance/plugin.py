@@ -24,6 +24,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     bridge.add_gate_options(group, parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Trust the run's CA before conftests import anything: aiohttp reads the CA bundle when imported."""
+    if early_config.known_args_namespace.connector or early_config.getini("connectors"):
+        from fake_backends.tls import trust
+
+        trust()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     bridge.add_suite(config)
     config.pluginmanager.register(GateHooks(config))
