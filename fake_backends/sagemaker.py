@@ -35,8 +35,8 @@ The edges the clauses probe, answered as the real service does (evidence in brac
   waiter ``EndpointDeleted``]. Tuning and recommendation jobs: ``ResourceNotFound``, as botocore
   models it (no contrary report found).
 - Stop of a job that has ended: ``ValidationException`` "The request was rejected because the
-  training job is in status Stopped." [awslabs/benchmark-ai#928; the transform wording is matched by
-  AWS's SageMaker components for Kubeflow Pipelines]. The same wording is used for the processing,
+  training job is in status Stopped." [awslabs/benchmark-ai#928; public SageMaker job runners match the
+  same wording for transform jobs when they stop finished jobs]. The same wording is used for the processing,
   tuning and recommendation families by analogy (no report found either way).
 - Stop of a job already ``Stopping`` is accepted (no report of a refusal found; the choice that
   cannot raise a false alarm).
