@@ -28,16 +28,16 @@ faults, lost answers, latency, invisibility, purges and the ledger all work as f
 The edges the clauses probe, answered as the real service does (evidence in brackets):
 
 - Describe of an unknown name: ``ValidationException`` "Requested resource not found." for
-  training, processing and transform jobs, although botocore models ``ResourceNotFound`` [AWS
-  confirmed in https://github.com/aws/aws-sdk/issues/165 (boto/boto3#2808); botocore's own waiters
+  training, processing and transform jobs, although botocore models ``ResourceNotFound`` [filed
+  as a service bug in https://github.com/aws/aws-sdk/issues/165 (from boto/boto3#2808); botocore's waiters
   ``TrainingJobCompletedOrStopped`` etc. treat ``ValidationException`` as "no such job"]; endpoints:
   ``ValidationException`` 'Could not find endpoint "<arn>".' [aws/amazon-sagemaker-examples#2402;
   waiter ``EndpointDeleted``]. Tuning and recommendation jobs: ``ResourceNotFound``, as botocore
   models it (no contrary report found).
 - Stop of a job that has ended: ``ValidationException`` "The request was rejected because the
-  training job is in status Stopped." [awslabs/benchmark-ai#928; public SageMaker job runners match the
-  same wording for transform jobs when they stop finished jobs]. The same wording is used for the processing,
-  tuning and recommendation families by analogy (no report found either way).
+  training job is in status Stopped." [awslabs/benchmark-ai#928; public SageMaker job runners
+  match the same wording for transform jobs]. The same wording is used for the processing, tuning
+  and recommendation families by analogy (no report found either way).
 - Stop of a job already ``Stopping`` is accepted (no report of a refusal found; the choice that
   cannot raise a false alarm).
 - A second Create with a live name: ``ResourceInUse`` "Training job names must be unique within an
