@@ -55,6 +55,10 @@ The edges the clauses probe, answered as the real service does (evidence in brac
   DeleteProcessingJob, DeleteHyperParameterTuningJob, DeleteEndpoint); transform and recommendation
   jobs have no delete operation, so a purge of them is :class:`NotModelled`.
 
+A training or processing job whose ``ContainerEntrypoint`` runs a Flyte task (the plugin's Pythonic
+mode: ``pyflyte-execute ... --output-prefix <prefix>``) writes ``outputs.pb`` under that prefix when it
+completes, as the container would.
+
 Not modelled: Update*/List* operations, tags, input validation beyond required names, the real
 durations of each status.
 """
@@ -64,6 +68,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Dict, Iterable, Iterator, Optional, Tuple
@@ -72,6 +77,7 @@ from aiohttp import web
 
 from .control import Job, NotModelled
 from .jobs import JobConflict, JobNotFound, JobService
+from .outputs import write_outputs_pb
 from .states import States
 from .toolkit import FakeServer, ServiceApi, json_body
 
@@ -214,6 +220,8 @@ class SageMakerApi(ServiceApi):
             job = self.service.status(job.job_id)
         except JobNotFound:  # not visible yet (eventual consistency)
             raise self._not_found(name, region) from None
+        if self._succeeded(job) and job.outputs:
+            _write_container_outputs(job)
         return self._view(job, name, region)
 
     def _stop(self, body: Dict[str, Any], region: str) -> Dict[str, Any]:
@@ -271,6 +279,20 @@ class SageMakerApi(ServiceApi):
 
     def _succeeded(self, job: Job) -> bool:
         return job.state == self.states.succeeded
+
+
+def _write_container_outputs(job: Job) -> None:
+    """Do what the job's container does when it runs a Flyte task (Pythonic mode): write ``outputs.pb``.
+
+    Its ``ContainerEntrypoint`` is the task's rendered ``pyflyte-execute ... --output-prefix <prefix>``;
+    a job without one (a plain algorithm image) writes nothing.
+    """
+    for section in ("AlgorithmSpecification", "AppSpecification"):
+        entrypoint = [str(arg) for arg in (job.spec.get(section) or {}).get("ContainerEntrypoint") or []]
+        if "--output-prefix" in entrypoint[:-1]:
+            prefix = entrypoint[entrypoint.index("--output-prefix") + 1]
+            if os.path.isabs(prefix) or prefix.startswith("file://"):
+                write_outputs_pb(prefix, job.outputs or {})
 
 
 class EndpointApi(SageMakerApi):
@@ -451,7 +473,10 @@ def _refuser(reason: str) -> Callable[..., None]:
 
 
 @contextlib.contextmanager
-def serve_sagemaker(api: type, *, tls: bool = True) -> Iterator[SageMakerServer]:
-    """A started fake of one SageMaker family (HTTPS by default, as the real endpoint) for the block."""
-    with SageMakerServer(api, tls=tls) as server:
+def serve_sagemaker(api: type, *, tls: bool = True, **service_options: Any) -> Iterator[SageMakerServer]:
+    """A started fake of one SageMaker family (HTTPS by default, as the real endpoint) for the block.
+
+    ``default_outputs`` are what a Pythonic-mode job's container writes to ``outputs.pb`` on success.
+    """
+    with SageMakerServer(api, tls=tls, **service_options) as server:
         yield server

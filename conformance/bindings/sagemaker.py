@@ -9,9 +9,10 @@ and ``{images.X}``. The plugin's aioboto3 clients reach the fake through
 run's CA (``AWS_CA_BUNDLE``), with dummy credentials and the EC2 metadata service disabled, so
 nothing leaves 127.0.0.1.
 
-Not bound: the Pythonic-mode connectors (``SageMakerTrainingTaskConnector``,
-``SageMakerProcessingTaskConnector``: their jobs run a Flyte task that writes ``outputs.pb``), and
-the synchronous ``BotoConnector`` (the suite checks async connectors only).
+The Pythonic-mode connectors (``SageMakerTrainingTaskConnector``, ``SageMakerProcessingTaskConnector``)
+run a ``@task`` function in the job: their templates come from ``@task(task_config=SageMakerTraining(...))``
+as a user writes it, and the fake's job writes ``outputs.pb`` under the rendered ``--output-prefix``.
+Not bound: the synchronous ``BotoConnector`` (the suite checks async connectors only).
 """
 
 from __future__ import annotations
@@ -184,6 +185,39 @@ def recommender_template(backend: Any) -> Any:
 
 
 TRAIN_DATA = {"train_data": f"{BUCKET}/churn/train/"}
+FLYTE_IMAGE = "123456789012.dkr.ecr.us-east-2.amazonaws.com/churn-flyte:v7"
+PYTHONIC_OUTPUTS = {"o0": 0.93}
+"""What the task function returns; the fake's job writes it as outputs.pb."""
+
+
+def train_churn(epochs: int) -> float:
+    """The function a Pythonic-mode job runs (never here: the fake only writes what it returns)."""
+    return PYTHONIC_OUTPUTS["o0"]
+
+
+def pythonic_template(config_class: str, module: str) -> Any:
+    """``@task(task_config=<config_class>(...), container_image=...)`` over :func:`train_churn`, serialized."""
+
+    def template(backend: Any) -> Any:
+        import importlib
+
+        from flytekit import task
+
+        config = getattr(importlib.import_module(f"flytekitplugins.awssagemaker_{module}"), config_class)
+        return serialized(task(task_config=config(execution_role_arn=ROLE, region=REGION,
+                                                  instance_type="ml.m5.xlarge"),
+                               container_image=FLYTE_IMAGE)(train_churn))
+
+    return template
+
+
+def _pythonic_backend(api_name: str) -> Any:
+    def start() -> Any:
+        from fake_backends import sagemaker
+
+        return sagemaker.serve_sagemaker(getattr(sagemaker, api_name), default_outputs=PYTHONIC_OUTPUTS)
+
+    return start
 
 
 def _binding(connector: str, api: str, template: Any, inputs: Dict[str, str], notes: str) -> Binding:
@@ -211,4 +245,14 @@ BINDINGS: List[Binding] = [
              "RecommenderJobApi", recommender_template,
              {"model_package_arn": "arn:aws:sagemaker:us-east-2:123456789012:model-package/churn/3"},
              "Create/Describe/StopInferenceRecommendationsJob on the fake's recommender family"),
+    Binding(connector="flytekitplugins.awssagemaker_training.connector.SageMakerTrainingTaskConnector",
+            distribution=DISTRIBUTION, backend=_pythonic_backend("TrainingJobApi"),
+            template=pythonic_template("SageMakerTraining", "training"), inputs=lambda backend: {"epochs": 20},
+            environment=environment,
+            notes="Pythonic mode: the training job runs the task; the fake writes its outputs.pb"),
+    Binding(connector="flytekitplugins.awssagemaker_processing.connector.SageMakerProcessingTaskConnector",
+            distribution=DISTRIBUTION, backend=_pythonic_backend("ProcessingJobApi"),
+            template=pythonic_template("SageMakerProcessing", "processing"), inputs=lambda backend: {"epochs": 20},
+            environment=environment,
+            notes="Pythonic mode: the processing job runs the task; the fake writes its outputs.pb"),
 ]

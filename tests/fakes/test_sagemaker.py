@@ -194,3 +194,19 @@ def test_the_bindings_environment_alone_points_botocore_at_the_fake(monkeypatch:
             monkeypatch.setenv(variable, value)
         boto3.session.Session().client("sagemaker").create_training_job(**TRAINING)
         assert [job.idempotency_key for job in fake.jobs()] == ["churn-1"]
+
+
+def test_a_job_running_a_flyte_task_writes_its_outputs_pb_when_it_completes(tmp_path, serve) -> None:
+    """Pythonic mode: the entrypoint is the rendered pyflyte-execute, whose --output-prefix gets outputs.pb."""
+    from flyteidl.core import literals_pb2
+
+    fake, client = serve(TrainingJobApi)
+    fake.script([fake.states.running, fake.states.succeeded], outputs={"o0": 0.93})
+    entrypoint = ["pyflyte-execute", "--inputs", str(tmp_path / "inputs.pb"), "--output-prefix", str(tmp_path)]
+    spec = {**TRAINING["AlgorithmSpecification"], "ContainerEntrypoint": entrypoint}
+    client.create_training_job(**{**TRAINING, "AlgorithmSpecification": spec})
+    client.describe_training_job(TrainingJobName="churn-1")
+    assert not (tmp_path / "outputs.pb").exists()  # still running
+    client.describe_training_job(TrainingJobName="churn-1")
+    written = literals_pb2.LiteralMap.FromString((tmp_path / "outputs.pb").read_bytes())
+    assert written.literals["o0"].scalar.primitive.float_value == 0.93
