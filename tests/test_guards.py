@@ -110,8 +110,9 @@ class HangsInDelete(ReferenceConnector):
 
 
 @pytest.mark.parametrize("connector, method, failing", [
-    ("HangsInCreate", "CreateTask", {"PHASE-ACCEPTED", "DELETE-AFTER-CREATE", "BACKEND-UNKNOWN-STATE"}),
-    ("HangsInGet", "GetTask", {"PHASE-ACCEPTED", "BACKEND-UNKNOWN-STATE"}),
+    # a hang in create or get is a setup failure: reported once, the clauses needing it are blocked
+    ("HangsInCreate", "create()", {"PHASE-ACCEPTED"}),  # the setup probe calls it directly
+    ("HangsInGet", "GetTask", {"PHASE-ACCEPTED"}),
     ("HangsInDelete", "DeleteTask", {"DELETE-AFTER-CREATE"}),
 ])
 def test_a_hanging_call_fails_its_clauses_within_the_deadline_and_the_rest_run(
@@ -120,7 +121,7 @@ def test_a_hanging_call_fails_its_clauses_within_the_deadline_and_the_rest_run(
     run = run_suite(f"test_guards.{connector}", "--connector-deadline=0.5",
                     "-k", "STRUCT-SIGNATURES or PHASE-ACCEPTED or DELETE-AFTER-CREATE or BACKEND-UNKNOWN-STATE")
     assert run.failed() == failing, run.output
-    assert len(run.outcomes) == 4, "every selected clause ran"
+    assert len(run.outcomes) == 5, "every selected clause was reported"
     assert f"{method} did not return within 0.5 s" in run.output
     assert time.monotonic() - began < 30, "each hung call should cost about one deadline"
 

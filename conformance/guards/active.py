@@ -89,16 +89,16 @@ class ActiveGuards:
         for text in texts:
             self._add(guard, text, text)
 
-    def _add(self, guard: str, site: str, what: str) -> None:
+    def _add(self, guard: str, site: str, what: str, once_is_noise: bool = False) -> None:
         with self._lock:
-            self.sightings.append(Sighting(guard, self.where, site, what))
+            self.sightings.append(Sighting(guard, self.where, site, what, once_is_noise))
 
     def _publish(self) -> None:
         """Hand what was seen to the ledger, once every guard stopped (logs and late results included)."""
         for record in list(self._records):
             self._saw("SECRET-CANARY", self.canaries.leaks(f"a log record of {record.name}", record_text(record)))
         for stall in list(self.stalls):
-            self._add("LOOP-BLOCKING", f"{stall.frame[0]}:{stall.frame[1]}", str(stall))
+            self._add("LOOP-BLOCKING", f"{stall.frame[0]}:{stall.frame[1]}", str(stall), once_is_noise=True)
         for call in list(self.blocking.calls):
             self._add("LOOP-BLOCKING", f"{call.frame[0]}:{call.frame[1]}", str(call))
         for attempt in list(self.egress.attempts if self.egress is not None and self.code is not None else []):

@@ -11,6 +11,9 @@ that saw something, or before it, so the first guard clause of a connector in ea
 the suite itself (``conformance/clauses/guards.py``): it runs every clause that drives the connector, with
 the guards recording and verdicts discarded. Whatever worker and order, the ledger then holds the
 evidence of every path the suite exercises, and sightings from this process's own clause runs add to it.
+A stall the watchdog saw only once is a note, not a finding: the first call in a process pays one-off
+costs (a TLS context, a lazy import in C); a blocking call or a stall on a path the suite takes is seen
+again, by the tour if not before.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class Sighting:
     where: str
     site: str
     what: str
+    once_is_noise: bool = False
+    """Counted only when seen twice: a stall the watchdog saw once may be a first call's warm-up."""
 
 
 class Ledger:
@@ -47,18 +52,22 @@ class Ledger:
         with self._lock:
             self._sightings.extend(sightings)
 
-    def findings(self, guard: str, also: Iterable[Sighting] = ()) -> List[str]:
-        """One line per site the guard saw (here and in ``also``): the first text, and the clauses it was seen in."""
-        places: Dict[str, List[str]] = {}
-        text: Dict[str, str] = {}
+    def findings(self, guard: str, also: Iterable[Sighting] = (), one_offs: bool = False) -> List[str]:
+        """One line per site the guard saw (here and in ``also``): the first text, and the clauses it was seen in.
+
+        With ``one_offs``, the sites seen only once whose sightings may be noise, instead of the firm ones.
+        """
+        seen: Dict[str, List[Sighting]] = {}
         with self._lock:
-            sightings = [s for s in [*self._sightings, *also] if s.guard == guard]
-        for sighting in sightings:
-            text.setdefault(sighting.site, sighting.what)
-            wheres = places.setdefault(sighting.site, [])
-            if sighting.where not in wheres:
-                wheres.append(sighting.where)
-        return [f"{text[site]} (seen in {_places(wheres)})" for site, wheres in places.items()]
+            for sighting in [*self._sightings, *also]:
+                if sighting.guard == guard:
+                    seen.setdefault(sighting.site, []).append(sighting)
+        lines = []
+        for sightings in seen.values():
+            if one_offs == (len(sightings) == 1 and sightings[0].once_is_noise):
+                wheres = list(dict.fromkeys(s.where for s in sightings))
+                lines.append(f"{sightings[0].what} (seen in {_places(wheres)})")
+        return lines
 
 
 def _places(wheres: List[str]) -> str:
