@@ -28,9 +28,9 @@ AUDITED = {
     "socket.getaddrinfo": "socket.getaddrinfo",
     "socket.gethostbyname": "socket.gethostbyname",
     "socket.gethostbyaddr": "socket.gethostbyaddr",
-    "socket.sendto": "socket.sendto",
 }
-"""Audit events of blocking socket calls; for ``socket.connect``/``sendto`` the socket's mode decides."""
+"""Audit events of blocking socket calls; for ``socket.connect`` the socket's mode decides. (A UDP sendto,
+e.g. a statsd metric, does not wait on a peer and is not watched.)"""
 PATCHED = ("send", "sendall", "recv", "recv_into")
 """``socket.socket`` methods with no audit event: a pooled connection sends and receives without connecting."""
 
@@ -90,7 +90,7 @@ _hooked = False
 def _audit(event: str, args: tuple) -> None:
     if event not in AUDITED or not _active:  # first: the hook runs for every audit event in the process
         return
-    sock = args[0] if event in ("socket.connect", "socket.sendto") else None
+    sock = args[0] if event == "socket.connect" else None
     _active[-1].seen(lambda: f"{AUDITED[event]}({_shown(args[1:] if sock is not None else args)})", sock)
 
 

@@ -26,45 +26,42 @@ def observe(connector: Any, seen: Seen) -> None:
     """Wrap the instance's connector methods so every return value and exception goes to ``seen``."""
     for name in METHODS:
         method = getattr(connector, name, None)
-        if method is None or not callable(method):
-            continue
-        wrapper = _async_wrapper(name, method, seen) if inspect.iscoroutinefunction(method) \
-            else _sync_wrapper(name, method, seen)
-        with contextlib.suppress(Exception):  # __slots__ or a read-only attribute: that method goes unwatched
-            setattr(connector, name, functools.wraps(method)(wrapper))
+        if method is not None and callable(method):
+            with contextlib.suppress(Exception):  # __slots__ or a read-only attribute: that method goes unwatched
+                setattr(connector, name, functools.wraps(method)(_wrapper(name, method, seen)))
 
 
-def _async_wrapper(name: str, method: Callable, seen: Seen) -> Callable:
-    async def observed(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = await method(*args, **kwargs)
-        except BaseException as exc:  # noqa: B036 - re-raised as is; only read here
-            _report(seen, f"the exception {name}() raised", _exception_text(exc))
-            raise
-        for where, text in texts_of(f"{name}()", result):
-            _report(seen, where, text)
+def _wrapper(name: str, method: Callable, seen: Seen) -> Callable:
+    """Async for async methods, sync for sync ones: the service runs the latter in worker threads."""
+
+    def returned(result: Any) -> Any:
+        with contextlib.suppress(Exception):  # the guard never changes what the connector's call does
+            for where, text in texts_of(f"{name}()", result):
+                seen(where, text)
         return result
 
-    return observed
+    def raised(exc: BaseException) -> None:
+        with contextlib.suppress(Exception):
+            seen(f"the exception {name}() raised", _exception_text(exc))
 
+    if inspect.iscoroutinefunction(method):
+        async def observed_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return returned(await method(*args, **kwargs))
+            except BaseException as exc:  # noqa: B036 - re-raised as is; only read here
+                raised(exc)
+                raise
 
-def _sync_wrapper(name: str, method: Callable, seen: Seen) -> Callable:
+        return observed_async
+
     def observed(*args: Any, **kwargs: Any) -> Any:
         try:
-            result = method(*args, **kwargs)
+            return returned(method(*args, **kwargs))
         except BaseException as exc:  # noqa: B036
-            _report(seen, f"the exception {name}() raised", _exception_text(exc))
+            raised(exc)
             raise
-        for where, text in texts_of(f"{name}()", result):
-            _report(seen, where, text)
-        return result
 
     return observed
-
-
-def _report(seen: Seen, where: str, text: str) -> None:
-    with contextlib.suppress(Exception):  # the guard never changes what the connector's call does
-        seen(where, text)
 
 
 def _exception_text(exc: BaseException) -> str:
