@@ -15,7 +15,7 @@ CASES: List[Case] = [
     ("broken.guards.Base64PickledMeta", "META-NO-PICKLE", set(),
      ("decode() unpickles a class", "in decode: return pickle.loads(base64.b64decode(data))")),
     ("broken.guards.PhonesHome", "NET-EGRESS", set(),
-     ("refused connect to 203.0.113.7:443 from guards.py", "in create")),
+     ("refused connect to 203.0.113.7:443 from guards.py", "in report_usage", "META-CREATE-TYPE")),
     ("broken.guards.WatcherThreads", "HYGIENE", set(), ("thread 'watch-job-", "in _watch: time.sleep(WATCH_SECONDS)")),
 ]
 

@@ -22,6 +22,8 @@ CASES: List[Case] = [
     # one failure hides no other check: deletes of finished jobs fail, the socket leak is still measured
     ("broken.guards.LeaksAndRefusesLateDeletes", "HYGIENE", LATE_DELETES,
      ("open socket(s) (since a lifecycle, then DeleteTask)",)),
+    ("broken.guards.PhonesHomeOnAbort", "NET-EGRESS", LATE_DELETES,
+     ("refused connect to 203.0.113.7:443 from guards.py", "in report_usage", "DELETE-")),
     # create() fails, but fuzzing samples of the same class are pickled and unpickled
     ("broken.guards.PickledMetaCreateFails", "META-NO-PICKLE", {"META-CREATE-TYPE"},
      ("encode() produced a pickle stream", "in decode: return pickle.loads(data)")),

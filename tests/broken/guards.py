@@ -88,12 +88,16 @@ class PhonesHome(ReferenceConnector):
     """NET-EGRESS: create() sends best-effort usage telemetry to a fixed host, ignoring any failure."""
 
     async def create(self, **kwargs: Any) -> JobMeta:
+        await self.report_usage()
+        return await super().create(**kwargs)
+
+    @staticmethod
+    async def report_usage() -> None:
         try:
             _, writer = await asyncio.open_connection(*TELEMETRY)
             writer.close()
         except OSError:
             pass  # telemetry must never fail a job
-        return await super().create(**kwargs)
 
 
 class WatcherThreads(ReferenceConnector):
@@ -132,11 +136,17 @@ class BlocksOnRetry(ReferenceConnector):
         self.client = BlockingBackoffClient(self.client.base_url)
 
 
-class LeaksAndRefusesLateDeletes(ReferenceConnector):
-    """HYGIENE: every get() opens a socket it never closes, and delete() raises for a finished job (409).
+class RefusesLateDeletes(ReferenceConnector):
+    """delete() raises for a finished job (409): DELETE- findings, which must not hide what the guards saw."""
 
-    The failing deletes are DELETE- findings; they must not hide the leak.
-    """
+    async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
+        status, payload = await self.client.call("POST", f"/jobs/{resource_meta.job_id}/cancel")
+        if status == 409:
+            raise RuntimeError(f"cancel of job {resource_meta.job_id} failed: HTTP {status}: {payload.get('error')}")
+
+
+class LeaksAndRefusesLateDeletes(RefusesLateDeletes):
+    """HYGIENE: every get() opens a socket it never closes."""
 
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
@@ -146,10 +156,13 @@ class LeaksAndRefusesLateDeletes(ReferenceConnector):
         self.probes.append(socket.socket())  # a health probe nobody closes
         return await super().get(resource_meta, **kwargs)
 
+
+class PhonesHomeOnAbort(RefusesLateDeletes):
+    """NET-EGRESS: only delete() reports the abort to a fixed host; deletes of finished jobs fail too."""
+
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
-        status, payload = await self.client.call("POST", f"/jobs/{resource_meta.job_id}/cancel")
-        if status == 409:
-            raise RuntimeError(f"cancel of job {resource_meta.job_id} failed: HTTP {status}: {payload.get('error')}")
+        await PhonesHome.report_usage()
+        await super().delete(resource_meta, **kwargs)
 
 
 class PickledMetaCreateFails(PickledMeta):
