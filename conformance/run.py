@@ -222,7 +222,8 @@ def restored(module: Any) -> Iterator[List[str]]:
 def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig) -> ClauseResult:
     # The binding's redirection is in os.environ only while this clause runs: connector code reads it there.
     with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, mock.patch.dict(os.environ, subject.environment), \
-            ActiveGuards(runtime.loop_watch, config, clause.id, ledger_for(runtime.loop_watch, subject.name)) as guards:
+            ActiveGuards(runtime.loop_watch, config, clause.id,
+                         ledger_for(runtime.loop_watch, subject.name)) as guards:
         try:
             run = ClauseRun(subject, runtime, config, workdir, guards)
         except ConnectorConstructionError as exc:

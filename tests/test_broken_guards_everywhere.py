@@ -55,8 +55,8 @@ def test_blocking_calls_off_the_loop_pass(run_suite, connector: str) -> None:
     ("broken.guards.BlocksOnRetry", "LOOP-BLOCKING", "BACKEND-GET-TRANSIENT", "(seen in BACKEND-GET-TRANSIENT)"),
     ("broken.guards.TokenInFailureLogLink", "SECRET-CANARY", "PHASE-FAILURE-MESSAGE", "Resource.log_links"),
 ])
-def test_under_xdist_the_guard_clause_sees_what_another_worker_saw(pytester, monkeypatch, connector: str,
-                                                                   clause_id: str, provoker: str, evidence: str) -> None:
+def test_under_xdist_the_guard_clause_sees_what_another_worker_saw(
+        pytester, monkeypatch, connector: str, clause_id: str, provoker: str, evidence: str) -> None:
     """Alone in its worker, or before the clause that provokes it: the guard clause tours the suite itself."""
     monkeypatch.setenv("PYTHONPATH", os.path.dirname(os.path.abspath(__file__)))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--connector={connector}", "-n", "2", "-rf",

@@ -16,11 +16,12 @@ import threading
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import flytekit
 import pytest
-from flytekit.extend.backend.base_connector import AsyncConnectorBase, Resource
+from flytekit.extend.backend.base_connector import AsyncConnectorBase, Resource, ResourceMeta
 
 from conformance.clause import all_clauses
 from conformance.config import ConformanceConfig
@@ -274,3 +275,64 @@ def test_audit_records_only_the_armed_thread() -> None:
     result, events = audited(lambda: (other.start(), other.join(), eval("2 + 2"))[-1])()
     assert result == 4 and [e.event for e in events] == ["exec"]
     assert is_pickle_stream(__import__("pickle").dumps({"a": 1})) and not is_pickle_stream(b'{"a": 1}')
+
+
+def test_ledger_names_each_site_once_with_its_clauses_and_keeps_one_off_stalls_apart() -> None:
+    from conformance.guards.evidence import Ledger, Sighting
+
+    ledger = Ledger()
+    ledger.add([Sighting("LOOP-BLOCKING", "DELETE-TWICE", "a.py:3", "time.sleep(0.2) blocked the loop at a.py:3"),
+                Sighting("LOOP-BLOCKING", "DELETE-PURGED", "a.py:3", "time.sleep(0.2) blocked the loop at a.py:3"),
+                Sighting("LOOP-BLOCKING", "PHASE-ACCEPTED", "b.py:9", "the loop stalled 300 ms at b.py:9", True),
+                Sighting("NET-EGRESS", "DELETE-TWICE", "203.0.113.7:443", "refused connect")])
+    assert ledger.findings("LOOP-BLOCKING") == [
+        "time.sleep(0.2) blocked the loop at a.py:3 (seen in DELETE-TWICE, DELETE-PURGED)"]
+    assert ledger.findings("LOOP-BLOCKING", one_offs=True) == [
+        "the loop stalled 300 ms at b.py:9 (seen in PHASE-ACCEPTED)"]
+    again = Sighting("LOOP-BLOCKING", "LOOP-BLOCKING", "b.py:9", "the loop stalled 280 ms at b.py:9", True)
+    assert ledger.findings("LOOP-BLOCKING", also=[again])[1] == (
+        "the loop stalled 300 ms at b.py:9 (seen in PHASE-ACCEPTED, LOOP-BLOCKING)"), "seen twice: counted"
+
+
+def test_decode_watch_sees_every_caller_and_restores_the_class() -> None:
+    from conformance.guards.unsafe_metadata import watching_decode
+
+    seen = []
+    with watching_decode(JobMeta, lambda data, events: seen.append((data, [e.event for e in events]))):
+        assert JobMeta.decode(b'{"job_id": "j", "submitted_at": 1.0}').job_id == "j"
+        threading.Thread(target=lambda: JobMeta.decode(b'{"job_id": "k", "submitted_at": 1.0}')).start()
+        time.sleep(0.2)
+    assert [data for data, _ in seen] == [b'{"job_id": "j", "submitted_at": 1.0}',
+                                          b'{"job_id": "k", "submitted_at": 1.0}']
+    assert "decode" in vars(JobMeta) and JobMeta.decode.__func__.__qualname__ == "JobMeta.decode"
+
+    from broken.guards import PickledJobMeta
+
+    with watching_decode(SyncMeta, lambda data, events: None):
+        assert "decode" in vars(SyncMeta)
+    assert "decode" not in vars(SyncMeta) and SyncMeta.decode.__func__ is ResourceMeta.decode.__func__
+    assert PickledJobMeta.decode.__func__.__qualname__ == "PickledJobMeta.decode"
+
+
+@dataclass
+class SyncMeta(ResourceMeta):
+    """Inherits flytekit's decode: the watch must delete its wrapper again, not leave a copy behind."""
+
+    job_id: str
+
+
+def test_observed_methods_keep_their_kind_and_signature() -> None:
+    import inspect
+
+    from conformance.guards.observed import observe
+
+    connector, reference = (cls(base_url="http://127.0.0.1:9") for cls in (SyncReference, ReferenceConnector))
+    seen = []
+    observe(connector, lambda where, text: seen.append(where))
+    observe(reference, lambda where, text: None)
+    assert not inspect.iscoroutinefunction(connector.get) and inspect.iscoroutinefunction(reference.get)
+    assert connector.get.__wrapped__ and reference.get.__wrapped__
+    assert list(inspect.signature(connector.get).parameters) == ["resource_meta", "kwargs"]
+    with pytest.raises(Exception):
+        connector.delete(JobMeta(job_id="j", submitted_at=0.0))  # nothing listens on port 9
+    assert seen == ["the exception delete() raised"]

@@ -196,7 +196,7 @@ def net_egress(run) -> None:
 
 @clause("HYGIENE", fact="F-WIRE-4", level=Level.SHOULD)
 def hygiene(run) -> None:
-    """Lifecycles, failures and deletes leave no threads, child processes or sockets in the service process (F-WIRE-4)."""
+    """Lifecycles, failures and deletes leave no threads, child processes or sockets behind (F-WIRE-4)."""
     _exercise(run)  # warm-up: connection pools, lazy imports and worker threads start here
     before = snapshot()
     steps = _exercise(run)

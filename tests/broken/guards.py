@@ -214,7 +214,8 @@ class TokenInFailureMessage(TokenInLogLink):
     def _resource(self, view: dict) -> Resource:
         resource = ReferenceConnector._resource(self, view)
         if resource.phase == TaskExecution.FAILED:
-            resource.message = f"job failed: {resource.message} (request: GET /jobs/{view['job_id']} token={self.token})"
+            resource.message = (f"job failed: {resource.message} "
+                                f"(request: GET /jobs/{view['job_id']} token={self.token})")
         return resource
 
 
