@@ -4,9 +4,10 @@ with no conftest, against the HTTPS fake of SageMaker's JSON 1.1 API, gives exac
 
 Slow by nature: every call of these connectors builds a new aioboto3 session and client, which parses
 botocore's SageMaker model on the event loop (0.3-0.5 s of CPU per call), so one connector's whole suite
-takes minutes. The endpoint and training connectors (the plugin's two code paths) are pinned clause by
-clause; the four job connectors that copy the training connector are pinned on the clauses where the
-SageMaker families differ (deletes and the backend faults).
+takes minutes. The plugin's three code paths (the endpoint connector, the boto-config training connector,
+the two Pythonic-mode connectors) are pinned clause by clause; the four job connectors that copy the
+training connector are pinned on the clauses where the SageMaker families differ (deletes and the
+backend faults). A corrected twin of the training connector shows the fake raises no false alarm there.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ SPECS = {
         f"{PACKAGE}hyperparameter_tuning.connector.SageMakerHyperParameterTuningJobConnector",
     "SageMakerInferenceRecommenderJobConnector":
         f"{PACKAGE}inference_recommender.connector.SageMakerInferenceRecommenderJobConnector",
+    "SageMakerTrainingTaskConnector": f"{PACKAGE}training.connector.SageMakerTrainingTaskConnector",
+    "SageMakerProcessingTaskConnector": f"{PACKAGE}processing.connector.SageMakerProcessingTaskConnector",
 }
 
 EVERY_CONNECTOR: Dict[str, str] = {
@@ -72,7 +75,11 @@ NOT_PASS: Dict[str, Dict[str, str]] = {
                                                   if key != "DELETE-PURGED"},
     "SageMakerInferenceRecommenderJobConnector": {**JOBS, "DELETE-PURGED": "SKIP"},
 }
-COPIES_OF_TRAINING = [name for name in SPECS if name not in (ENDPOINT, TRAINING)]
+PYTHONIC = ("SageMakerTrainingTaskConnector", "SageMakerProcessingTaskConnector")
+"""Pythonic mode (pythonic_base.py): its job name includes the attempt's output prefix, so a retry is a new job."""
+NOT_PASS.update({name: {key: value for key, value in JOBS.items() if key != "BACKEND-RETRY-NEW-JOB"}
+                 for name in PYTHONIC})
+COPIES_OF_TRAINING = [name for name in SPECS if name not in (ENDPOINT, TRAINING, *PYTHONIC)]
 FAMILY_CLAUSES = "DELETE or BACKEND"
 """Where the job families differ: their error answers and their faults."""
 
@@ -92,9 +99,10 @@ def _assert_documented(connector: str, verdicts: Dict[str, str]) -> None:
     assert verdicts == {clause: expected.get(clause, "PASS") for clause in verdicts}, connector
 
 
-def test_endpoint_and_training_give_the_documented_verdict_on_every_clause(pytester: pytest.Pytester) -> None:
-    observed = _run(pytester, (SPECS[ENDPOINT], SPECS[TRAINING]))
-    for connector in (ENDPOINT, TRAINING):
+@pytest.mark.parametrize("connectors", [(ENDPOINT, TRAINING), PYTHONIC], ids=["boto-config", "pythonic"])
+def test_each_code_path_gives_the_documented_verdict_on_every_clause(pytester: pytest.Pytester, connectors) -> None:
+    observed = _run(pytester, [SPECS[name] for name in connectors])
+    for connector in connectors:
         verdicts = observed[connector]
         assert verdicts.pop("LOAD") == "PASS", connector
         assert set(NOT_PASS[connector]) <= set(verdicts), connector
