@@ -55,11 +55,13 @@ def serialized(task: Any) -> Any:
     return get_serializable(OrderedDict(), settings, task).template
 
 
-def _backend(api_name: str) -> Any:
+def _backend(api_name: str, **options: Any) -> Any:
+    """Starts the fake of one SageMaker family (``options``: e.g. what a Pythonic-mode job returns)."""
+
     def start() -> Any:
         from fake_backends import sagemaker
 
-        return sagemaker.serve_sagemaker(getattr(sagemaker, api_name))
+        return sagemaker.serve_sagemaker(getattr(sagemaker, api_name), **options)
 
     return start
 
@@ -211,18 +213,20 @@ def pythonic_template(config_class: str, module: str) -> Any:
     return template
 
 
-def _pythonic_backend(api_name: str) -> Any:
-    def start() -> Any:
-        from fake_backends import sagemaker
-
-        return sagemaker.serve_sagemaker(getattr(sagemaker, api_name), default_outputs=PYTHONIC_OUTPUTS)
-
-    return start
-
 
 def _binding(connector: str, api: str, template: Any, inputs: Dict[str, str], notes: str) -> Binding:
     return Binding(connector=connector, distribution=DISTRIBUTION, backend=_backend(api), template=template,
                    inputs=lambda backend: dict(inputs), environment=environment, notes=notes)
+
+
+def _pythonic(module: str, config_class: str, api: str) -> Binding:
+    """A Pythonic-mode connector: its job runs :func:`train_churn`, whose outputs.pb the fake writes."""
+    kind = config_class[len("SageMaker"):]
+    return Binding(connector=f"flytekitplugins.awssagemaker_{module}.connector.SageMaker{kind}TaskConnector",
+                   distribution=DISTRIBUTION, backend=_backend(api, default_outputs=PYTHONIC_OUTPUTS),
+                   template=pythonic_template(config_class, module), inputs=lambda backend: {"epochs": 20},
+                   environment=environment,
+                   notes=f"Pythonic mode: the {module} job runs the task; the fake writes its outputs.pb")
 
 
 BINDINGS: List[Binding] = [
@@ -245,14 +249,6 @@ BINDINGS: List[Binding] = [
              "RecommenderJobApi", recommender_template,
              {"model_package_arn": "arn:aws:sagemaker:us-east-2:123456789012:model-package/churn/3"},
              "Create/Describe/StopInferenceRecommendationsJob on the fake's recommender family"),
-    Binding(connector="flytekitplugins.awssagemaker_training.connector.SageMakerTrainingTaskConnector",
-            distribution=DISTRIBUTION, backend=_pythonic_backend("TrainingJobApi"),
-            template=pythonic_template("SageMakerTraining", "training"), inputs=lambda backend: {"epochs": 20},
-            environment=environment,
-            notes="Pythonic mode: the training job runs the task; the fake writes its outputs.pb"),
-    Binding(connector="flytekitplugins.awssagemaker_processing.connector.SageMakerProcessingTaskConnector",
-            distribution=DISTRIBUTION, backend=_pythonic_backend("ProcessingJobApi"),
-            template=pythonic_template("SageMakerProcessing", "processing"), inputs=lambda backend: {"epochs": 20},
-            environment=environment,
-            notes="Pythonic mode: the processing job runs the task; the fake writes its outputs.pb"),
+    _pythonic("training", "SageMakerTraining", "TrainingJobApi"),
+    _pythonic("processing", "SageMakerProcessing", "ProcessingJobApi"),
 ]
