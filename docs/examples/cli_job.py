@@ -9,6 +9,7 @@ Any other failure exits 1 with a message on stderr.
 
 import asyncio
 import json
+import subprocess
 from typing import Any, List, Tuple
 
 from flyteidl.core.execution_pb2 import TaskExecution
@@ -50,20 +51,20 @@ class JobsCli(CliApi):
 
 
 async def jobs_cli(*argv: str, stdin: str = "") -> Tuple[int, str]:
-    """Run a Jobs command without blocking the event loop; exit status 1 (transient) is retried."""
+    """Run a Jobs command in a worker thread (starting a process on the event loop holds it for the fork);
+    exit status 1 (transient) and hangs are retried."""
     for attempt in range(ATTEMPTS):
-        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE,
-                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
-            out, err = await asyncio.wait_for(process.communicate(stdin.encode()), TIMEOUT)
-        except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
-            out, err = b"", b"timed out"
-        if process.returncode in (0, NOT_FOUND):
-            return process.returncode, out.decode()
+            done = await asyncio.to_thread(subprocess.run, argv, input=stdin, capture_output=True, text=True,
+                                           timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:  # the child is killed
+            error = "timed out"
+        else:
+            if done.returncode in (0, NOT_FOUND):
+                return done.returncode, done.stdout
+            error = done.stderr.strip()
         await asyncio.sleep(0.05 * 2**attempt)
-    raise RuntimeError(f"{argv[0]} kept failing: {err.decode().strip()}")
+    raise RuntimeError(f"{argv[0]} kept failing: {error}")
 
 
 class JobsCliConnector(AsyncConnectorBase):
