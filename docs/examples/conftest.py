@@ -1,12 +1,8 @@
-from fake_backends.tls import trust
+import pytest
+from rest_job_fake import JobsApi
+from rest_job_workflow import registered_template
 
-trust()  # first: aiohttp reads the CA bundle when it is imported, and rest_job_fake imports it
-
-import pytest  # noqa: E402
-from rest_job_fake import JobsApi  # noqa: E402
-from rest_job_workflow import registered_template  # noqa: E402
-
-from fake_backends import serve  # noqa: E402
+from fake_backends import serve
 
 
 @pytest.fixture
