@@ -50,11 +50,25 @@ def spec_of(connector_class: type) -> str:
     return f"{connector_class.__module__}.{connector_class.__qualname__}"
 
 
+ENTRY_POINTS = "flyte_connector_conformance.bindings"
+"""Entry-point group through which another distribution ships bindings: each names a list of :class:`Binding`."""
+
+
 def all_bindings() -> List[Binding]:
-    """Every binding the suite ships, in :data:`SERVICES` order."""
+    """Every binding the suite ships, in :data:`SERVICES` order, then those other distributions declare.
+
+    A connector's own package (or a fakes package) declares, in its pyproject.toml::
+
+        [project.entry-points."flyte_connector_conformance.bindings"]
+        my_service = "my_pkg.conformance:BINDINGS"
+    """
+    from importlib.metadata import entry_points
+
     found: List[Binding] = []
     for service in SERVICES:
         found.extend(importlib.import_module(f"{__name__}.{service}").BINDINGS)
+    for declared in entry_points(group=ENTRY_POINTS):
+        found.extend(declared.load())
     return found
 
 
