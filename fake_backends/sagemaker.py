@@ -48,9 +48,9 @@ The edges the clauses probe, answered as the real service does (evidence in brac
   in-progress endpoint "<arn>".' [observed with the AWS CLI, github.com/xbill9/sagemaker-gemma]. On an
   endpoint that is InService or Failed it succeeds and the endpoint is gone at once (the real
   ``Deleting`` phase is not shown); a later Describe or Delete is 'Could not find endpoint'.
-- Invisibility after create is modelled: the CreateEndpoint reference notes SageMaker reads are
-  eventually consistent ("the response might not reflect the results of a recently completed write
-  operation ... retry logic is recommended").
+- Invisibility after create is not modelled: SageMaker documents no delay before a created job or
+  endpoint can be described. (The CreateEndpoint reference's note on eventually consistent reads is
+  about CreateEndpoint's own read of the endpoint config in DynamoDB, not about DescribeEndpoint.)
 - Purge is modelled where the API can delete a finished resource (DeleteTrainingJob,
   DeleteProcessingJob, DeleteHyperParameterTuningJob, DeleteEndpoint); transform and recommendation
   jobs have no delete operation, so a purge of them is :class:`NotModelled`.
@@ -116,6 +116,10 @@ class AwsError(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+
+
+INVISIBILITY = ("SageMaker documents no delay before a created job or endpoint can be described (the "
+                "CreateEndpoint reference's eventual-consistency note is about its own read of the endpoint config)")
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,8 @@ class SageMakerApi(ServiceApi):
         return _answer(AwsError(code, message, status))
 
     def not_modelled(self, control: str) -> Optional[str]:
+        if control == "invisible_for":
+            return INVISIBILITY
         return self.family.purge_reason if control == "purge" else None
 
     async def _dispatch(self, request: web.Request) -> web.Response:
