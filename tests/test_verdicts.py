@@ -150,7 +150,8 @@ def test_should_failures_do_not_fail_a_default_run(pytester: pytest.Pytester) ->
 
 
 def test_notes_are_a_report_section_and_a_summary_line_not_warnings(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    # (the rewrite warning: the outer pytest already imported the plugin this in-process run loads)
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n    ignore::pytest.PytestAssertRewriteWarning\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--connector={VERDICTS}.ResourcesInMeta",
                                           "-k", "META-FUZZ", "-rP")
     result.assert_outcomes(passed=1)
