@@ -4,7 +4,6 @@ with no conftest, against the fake of the OpenAI Batch API, gives exactly these 
 
 from __future__ import annotations
 
-import json
 from typing import Dict, FrozenSet
 
 import pytest
@@ -41,22 +40,13 @@ TIMING: Dict[str, FrozenSet[str]] = {
 }
 
 
-def test_every_clause_gives_the_documented_verdict(pytester: pytest.Pytester) -> None:
+def test_every_clause_gives_the_documented_verdict(run_bound) -> None:
     """One subprocess run, as a user runs it: no conftest, only --connector."""
-    result = pytester.runpytest_subprocess(f"--connector={CONNECTOR}", "-p", "no:cacheprovider",
-                                           "--connector-report=report")
-    report = json.loads((pytester.path / "report.json").read_text())
-    verdicts = {row["clause"]: row["status"] for row in report["results"]}
-    details = {row["clause"]: row["detail"] for row in report["results"]}
-    assert verdicts.pop("LOAD") == "PASS"
-    assert set(NOT_PASS) | set(TIMING) <= set(verdicts)
-    timed = {clause: verdicts.pop(clause) for clause in TIMING}
-    for clause, allowed in TIMING.items():
-        assert timed[clause] in allowed, details[clause]
-    if timed["LOOP-BLOCKING"] == "FAIL":  # the stall is the connector's own line, not the suite's
+    run = run_bound([CONNECTOR])
+    details = run.expect("BatchEndpointConnector", NOT_PASS, TIMING)
+    if run.status["BatchEndpointConnector"]["LOOP-BLOCKING"] == "FAIL":  # the connector's own line, not the suite's
         assert "at connector.py:" in details["LOOP-BLOCKING"]
-    assert verdicts == {clause: NOT_PASS.get(clause, "PASS") for clause in verdicts}
-    assert result.ret != 0  # MUST failures fail the run
+    assert run.ret != 0  # MUST failures fail the run
 
 
 FIXED_CONNECTOR = '''
@@ -172,17 +162,15 @@ FIXED_CLAUSES = ("DELETE-", "BACKEND-", "PHASE-", "META-ROUNDTRIP", "META-CREATE
 loaded machine, time the loop) stay with the plugin's own run above."""
 
 
-def test_the_fixed_connector_passes_against_the_same_fake(pytester: pytest.Pytester) -> None:
+def test_the_fixed_connector_passes_against_the_same_fake(pytester: pytest.Pytester, run_bound) -> None:
     """No false alarm from the fake: the same connector with the fixes passes every clause the plugin fails."""
     pytester.makepyfile(fixed_batch=FIXED_CONNECTOR, conftest=FIXED_CONFTEST)
-    selected = " or ".join(FIXED_CLAUSES)
-    result = pytester.runpytest_subprocess("--connector=fixed_batch.FixedBatchConnector", "-p", "no:cacheprovider",
-                                           "-k", selected, "--connector-report=report")
-    report = json.loads((pytester.path / "report.json").read_text())
-    verdicts = {row["clause"]: row["status"] for row in report["results"] if row["status"] != "SKIP"}
-    skipped = {row["clause"] for row in report["results"] if row["status"] == "SKIP"}
+    run = run_bound(["fixed_batch.FixedBatchConnector"], "-k", " or ".join(FIXED_CLAUSES))
+    rows = run.status["FixedBatchConnector"]
+    verdicts = {clause: status for clause, status in rows.items() if status != "SKIP"}
+    skipped = {clause for clause, status in rows.items() if status == "SKIP"}
     assert {"DELETE-AFTER-SUCCESS", "DELETE-AFTER-FAILURE", "BACKEND-CREATE-RETRY", "BACKEND-NO-ORPHANS",
             "BACKEND-UNKNOWN-STATE-NO-ERROR", "BACKEND-UNKNOWN-STATE"} <= set(verdicts)
     assert set(verdicts.values()) == {"PASS"}, verdicts
     assert skipped <= {"DELETE-PURGED", "BACKEND-INVISIBLE-AFTER-CREATE", "META-UPGRADE"}, skipped
-    assert result.ret == 0
+    assert run.ret == 0
