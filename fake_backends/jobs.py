@@ -81,7 +81,9 @@ class _Script:
     outputs: dict[str, Any]
 
     @classmethod
-    def of(cls, states: Sequence[str], message: str | None, outputs: dict[str, Any], terminal: frozenset[str]) -> _Script:
+    def of(
+        cls, states: Sequence[str], message: str | None, outputs: dict[str, Any], terminal: frozenset[str]
+    ) -> _Script:
         """Validate and truncate ``states``; copy ``outputs`` so the caller may reuse its dict."""
         if not states or not all(isinstance(state, str) and state for state in states):
             raise ValueError(f"a script needs at least one non-empty state name, got {states!r}")
@@ -139,7 +141,8 @@ class JobService:
     """A thread-safe fake async job API implementing :class:`BackendControl`.
 
     Without a script, a job walks pending, running, succeeded (in the
-    vocabulary ``states``, :data:`GENERIC` by default) with ``default_outputs``. ``seed`` drives probabilistic faults. Job ids are
+    vocabulary ``states``, :data:`GENERIC` by default) with
+    ``default_outputs``. ``seed`` drives probabilistic faults. Job ids are
     never reused, not even across :meth:`reset`, so a stale id held by a
     connector is "not found" instead of silently naming another job.
     """

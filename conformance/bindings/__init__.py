@@ -46,6 +46,22 @@ class Binding:
     """What the binding redirects and why, for the docs."""
 
 
+DEFAULT_IMAGE = "cr.flyte.org/flyteorg/flytekit:py3.11-1.16.31"
+
+
+def registered_template(task: Any, image: str = DEFAULT_IMAGE) -> Any:
+    """The task's TaskTemplate exactly as ``pyflyte register`` serializes it (the plugin's own get_custom)."""
+    from collections import OrderedDict
+
+    from flytekit.configuration import Image, ImageConfig, SerializationSettings
+    from flytekit.tools.translator import get_serializable
+
+    default = Image.look_up_image_info("default", image)
+    settings = SerializationSettings(project="flytesnacks", domain="development", version="v1",
+                                     image_config=ImageConfig(default_image=default, images=[default]))
+    return get_serializable(OrderedDict(), settings, task).template
+
+
 def spec_of(connector_class: type) -> str:
     return f"{connector_class.__module__}.{connector_class.__qualname__}"
 

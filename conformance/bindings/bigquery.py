@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from conformance.bindings import Binding
+from conformance.bindings import Binding, registered_template
 
 PROJECT = "flyte-conformance"
 LOCATION = "us-central1"
@@ -33,11 +33,7 @@ def _backend() -> Any:
 
 def _template(backend: Any) -> Any:
     """The task as a user registers it: ``BigQueryTask`` with project, location, an int input, a dataset out."""
-    from collections import OrderedDict
-
     from flytekit import StructuredDataset, kwtypes
-    from flytekit.configuration import Image, ImageConfig, SerializationSettings
-    from flytekit.tools.translator import get_serializable
     from flytekitplugins.bigquery import BigQueryConfig, BigQueryTask
 
     task = BigQueryTask(
@@ -47,10 +43,7 @@ def _template(backend: Any) -> Any:
         task_config=BigQueryConfig(ProjectID=PROJECT, Location=LOCATION),
         query_template=QUERY,
     )
-    default = Image(name="default", fqn="cr.flyte.org/flyteorg/flytekit", tag="py3.11-latest")
-    settings = SerializationSettings(image_config=ImageConfig(default_image=default, images=[default]),
-                                     project="flytesnacks", domain="development", version="v1")
-    return get_serializable(OrderedDict(), settings, task).template
+    return registered_template(task)
 
 
 def _inputs(backend: Any) -> Dict[str, Any]:

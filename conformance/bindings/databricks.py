@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable, Dict, Iterator, List
 
-from conformance.bindings import Binding
+from conformance.bindings import Binding, registered_template
 
 _DISTRIBUTION = "flytekitplugins-spark"
 _PARTITIONS = 10
@@ -65,17 +65,10 @@ def _v1_config(instance: str) -> Any:
 
 def _template(task_config: Any) -> Any:
     """The TaskTemplate flytekit registers for ``estimate_pi`` with this task config."""
-    from collections import OrderedDict
-
     from flytekit import task
-    from flytekit.configuration import Image, ImageConfig, SerializationSettings
-    from flytekit.tools.translator import get_serializable
 
-    spark_task = task(task_config=task_config, container_image="ghcr.io/example/spark-pi:1.0")(estimate_pi)
-    image = Image(name="default", fqn="ghcr.io/example/spark-pi", tag="1.0")
-    settings = SerializationSettings(project="flytesnacks", domain="development", version="v1",
-                                     image_config=ImageConfig(default_image=image, images=[image]))
-    return get_serializable(OrderedDict(), settings, spark_task).template
+    image = "ghcr.io/example/spark-pi:1.0"
+    return registered_template(task(task_config=task_config, container_image=image)(estimate_pi), image)
 
 
 @contextlib.contextmanager

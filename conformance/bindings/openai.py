@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from conformance.bindings import Binding
+from conformance.bindings import Binding, registered_template
 
 ORGANIZATION = "org-conformance"
 INPUT_FILE_ID = "file-conformance-requests"
@@ -25,10 +25,6 @@ def _backend() -> Any:
 
 def _template(backend: Any) -> Any:
     """The task as a user registers it: ``BatchEndpointTask`` with an organization and a batch config."""
-    from collections import OrderedDict
-
-    from flytekit.configuration import Image, ImageConfig, SerializationSettings
-    from flytekit.tools.translator import get_serializable
     from flytekitplugins.openai import BatchEndpointTask
 
     task = BatchEndpointTask(
@@ -37,10 +33,7 @@ def _template(backend: Any) -> Any:
         config={"endpoint": "/v1/chat/completions", "completion_window": "24h",
                 "metadata": {"team": "evals", "run": "nightly"}},
     )
-    default = Image(name="default", fqn="cr.flyte.org/flyteorg/flytekit", tag="py3.11-latest")
-    settings = SerializationSettings(project="flytesnacks", domain="development", version="v1",
-                                     image_config=ImageConfig(default_image=default, images=[default]))
-    return get_serializable(OrderedDict(), settings, task).template
+    return registered_template(task)
 
 
 def _inputs(backend: Any) -> Dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Mapping
 
-from conformance.bindings import Binding
+from conformance.bindings import Binding, registered_template
 
 DISTRIBUTION = "flytekitplugins-awssagemaker"
 REGION = "us-east-2"
@@ -40,19 +40,6 @@ def environment(backend: Any) -> Mapping[str, str]:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
-
-
-def serialized(task: Any) -> Any:
-    """The task's TaskTemplate exactly as flytekit serializes it for registration."""
-    from collections import OrderedDict
-
-    from flytekit.configuration import Image, ImageConfig, SerializationSettings
-    from flytekit.tools.translator import get_serializable
-
-    image = Image(name="default", fqn="cr.flyte.org/flyteorg/flytekit", tag="py3.11-1.16.31")
-    settings = SerializationSettings(image_config=ImageConfig(default_image=image, images=[image]),
-                                     project="conformance", domain="development", version="v1")
-    return get_serializable(OrderedDict(), settings, task).template
 
 
 def _backend(api_name: str, **options: Any) -> Any:
@@ -87,7 +74,7 @@ def endpoint_template(backend: Any) -> Any:
 
     from flytekit import kwtypes
 
-    return serialized(SageMakerEndpointTask(
+    return registered_template(SageMakerEndpointTask(
         name="deploy_churn_endpoint",
         config={"EndpointName": "churn-xgboost-{idempotence_token}",
                 "EndpointConfigName": "{inputs.endpoint_config_name}"},
@@ -103,8 +90,9 @@ def training_template(backend: Any) -> Any:
 
     config = {"TrainingJobName": "churn-xgboost-{idempotence_token}", **_training_config(),
               "HyperParameters": {"objective": "binary:logistic", "num_round": "50", "max_depth": "5"}}
-    return serialized(SageMakerTrainingJobTask(name="train_churn_model", config=config, region=REGION,
-                                               images={"xgboost": XGBOOST_IMAGE}, inputs=kwtypes(train_data=str)))
+    return registered_template(SageMakerTrainingJobTask(
+        name="train_churn_model", config=config, region=REGION, images={"xgboost": XGBOOST_IMAGE},
+        inputs=kwtypes(train_data=str)))
 
 
 def processing_template(backend: Any) -> Any:
@@ -128,8 +116,8 @@ def processing_template(backend: Any) -> Any:
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
     }
     image = "257758044811.dkr.ecr.us-east-2.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-    return serialized(SageMakerProcessingJobTask(name="churn_features", config=config, region=REGION,
-                                                 images={"sklearn": image}, inputs=kwtypes(raw_data=str)))
+    return registered_template(SageMakerProcessingJobTask(name="churn_features", config=config, region=REGION,
+                                                           images={"sklearn": image}, inputs=kwtypes(raw_data=str)))
 
 
 def transform_template(backend: Any) -> Any:
@@ -145,8 +133,8 @@ def transform_template(backend: Any) -> Any:
         "TransformOutput": {"S3OutputPath": f"{BUCKET}/churn/scores"},
         "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
     }
-    return serialized(SageMakerTransformJobTask(name="score_churn", config=config, region=REGION,
-                                                inputs=kwtypes(model_name=str, batch_data=str)))
+    return registered_template(SageMakerTransformJobTask(name="score_churn", config=config, region=REGION,
+                                                          inputs=kwtypes(model_name=str, batch_data=str)))
 
 
 def tuning_template(backend: Any) -> Any:
@@ -166,9 +154,9 @@ def tuning_template(backend: Any) -> Any:
         "TrainingJobDefinition": {**_training_config(),
                                   "StaticHyperParameters": {"objective": "binary:logistic", "num_round": "50"}},
     }
-    return serialized(SageMakerHyperParameterTuningJobTask(name="tune_churn_model", config=config, region=REGION,
-                                                           images={"xgboost": XGBOOST_IMAGE},
-                                                           inputs=kwtypes(train_data=str)))
+    return registered_template(SageMakerHyperParameterTuningJobTask(
+        name="tune_churn_model", config=config, region=REGION, images={"xgboost": XGBOOST_IMAGE},
+        inputs=kwtypes(train_data=str)))
 
 
 def recommender_template(backend: Any) -> Any:
@@ -182,8 +170,8 @@ def recommender_template(backend: Any) -> Any:
         "RoleArn": ROLE,
         "InputConfig": {"ModelPackageVersionArn": "{inputs.model_package_arn}", "JobDurationInSeconds": 7200},
     }
-    return serialized(SageMakerInferenceRecommenderJobTask(name="recommend_churn_instance", config=config,
-                                                           region=REGION, inputs=kwtypes(model_package_arn=str)))
+    return registered_template(SageMakerInferenceRecommenderJobTask(
+        name="recommend_churn_instance", config=config, region=REGION, inputs=kwtypes(model_package_arn=str)))
 
 
 TRAIN_DATA = {"train_data": f"{BUCKET}/churn/train/"}
@@ -206,9 +194,9 @@ def pythonic_template(config_class: str, module: str) -> Any:
         from flytekit import task
 
         config = getattr(importlib.import_module(f"flytekitplugins.awssagemaker_{module}"), config_class)
-        return serialized(task(task_config=config(execution_role_arn=ROLE, region=REGION,
-                                                  instance_type="ml.m5.xlarge"),
-                               container_image=FLYTE_IMAGE)(train_churn))
+        return registered_template(task(task_config=config(execution_role_arn=ROLE, region=REGION,
+                                                            instance_type="ml.m5.xlarge"),
+                                         container_image=FLYTE_IMAGE)(train_churn))
 
     return template
 
