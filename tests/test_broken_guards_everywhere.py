@@ -30,6 +30,9 @@ CASES: List[Case] = [
     # blocking I/O at the fake's 1 ms latency, named by the connector's line
     ("broken.guards.SyncHttpInAsync", "LOOP-BLOCKING", set(),
      ("blocked the event loop at guards.py", "in get: answer = requests.get(")),
+    # no blocking call to find: the watchdog catches a loop busy in pure Python
+    ("broken.guards.BusyInGet", "LOOP-BLOCKING", set(),
+     ("the loop stalled", "in get: while time.monotonic() < busy_until:")),
     ("broken.guards.NapsInCreate", "LOOP-BLOCKING", set(),
      ("time.sleep(0.005) blocked the event loop at guards.py", "in create: time.sleep(0.005)")),
     # secrets on the failure path only

@@ -197,6 +197,16 @@ class NapsInCreate(ReferenceConnector):
         return await super().create(**kwargs)
 
 
+class BusyInGet(ReferenceConnector):
+    """LOOP-BLOCKING: parses a large answer in pure Python on the loop (a CPU-bound stall, no blocking call)."""
+
+    async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
+        busy_until = time.monotonic() + STOP_WAIT
+        while time.monotonic() < busy_until:
+            pass
+        return await super().get(resource_meta, **kwargs)
+
+
 class SyncHttpInExecutor(SyncHttpInAsync):
     """Twin: the same requests call, moved off the loop with run_in_executor."""
 
