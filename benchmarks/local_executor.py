@@ -12,6 +12,7 @@ import json
 import sys
 import time
 
+
 def script_for(polls: int) -> list:
     """A job script that reaches SUCCEEDED on exactly the ``polls``-th status read."""
     return ["PENDING"] + ["RUNNING"] * (polls - 2) + ["SUCCEEDED"]

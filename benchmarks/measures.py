@@ -13,7 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from collections.abc import Callable
+from typing import Any
 
 REFERENCE = "conformance.reference.ReferenceConnector"
 NOOP = "benchmarks.noop.NoopConnector"
@@ -30,7 +31,7 @@ def _python(*args: str, cwd: str, timeout: float = 120.0) -> subprocess.Complete
                           timeout=timeout)
 
 
-def _run_checked(*args: str, cwd: str, failures_expected: bool = False) -> Tuple[float, str]:
+def _run_checked(*args: str, cwd: str, failures_expected: bool = False) -> tuple[float, str]:
     """(wall seconds, stdout) of a child that must succeed (or, with ``failures_expected``, report failures)."""
     began = time.perf_counter()
     child = _python(*args, cwd=cwd)
@@ -46,7 +47,7 @@ def _timed(*args: str, cwd: str) -> float:
 _SESSION_TIME = re.compile(r" in ([0-9.]+)s")
 
 
-def suite_run(*pytest_args: str, connector: str = REFERENCE) -> Dict[str, float]:
+def suite_run(*pytest_args: str, connector: str = REFERENCE) -> dict[str, float]:
     """``pytest --connector=<connector>`` from an empty directory (a user's project): wall time, start-up
     included, and the session time pytest reports (collection to the last clause). A connector other
     than the reference may fail clauses: that is its verdict, not a failed measurement."""
@@ -56,7 +57,7 @@ def suite_run(*pytest_args: str, connector: str = REFERENCE) -> Dict[str, float]
     return {"wall": wall, "session": float(_SESSION_TIME.findall(out)[-1])}
 
 
-def local_executor_lifecycle(polls: int) -> Dict[str, Any]:
+def local_executor_lifecycle(polls: int) -> dict[str, Any]:
     """flytekit's own AsyncConnectorExecutorMixin.execute on a ``polls``-poll job (see local_executor.py).
 
     ``process_seconds`` is the whole child, start-up included: the like-for-like partner of the suite's
@@ -89,14 +90,15 @@ _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 HEAVY = ("flytekit", "grpc", "aiohttp", "hypothesis", "google.protobuf", "fake_backends")
 
 
-def plugin_import() -> Dict[str, Any]:
+def plugin_import() -> dict[str, Any]:
     """``python -X importtime``: what ``import conformance.plugin`` adds once pytest is loaded, and what it
     pulled in. An upper bound: a real pytest run has already imported some of it (logging, subprocess)."""
     probe = ("import sys, pytest, conformance.plugin; "
              f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     child = _python("-X", "importtime", "-c", probe, cwd=ROOT)
     cumulative = {m.group(3): int(m.group(2)) for m in _IMPORTTIME.finditer(child.stderr)}
-    return {"plugin_import_ms": cumulative.get("conformance.plugin", 0) / 1000, "heavy_modules_loaded": child.stdout.strip() or "none"}
+    return {"plugin_import_ms": cumulative.get("conformance.plugin", 0) / 1000,
+            "heavy_modules_loaded": child.stdout.strip() or "none"}
 
 
 def driver_throughput(spec: str, n: int, concurrency: int, abort_share: float) -> float:
@@ -185,7 +187,7 @@ def bare_grpc_cycles_per_second(n: int, concurrency: int) -> float:
         runtime.close()
 
 
-def fuzz_examples_per_second(make_strategy: Callable[[], Any], meta_type: type, examples: int) -> Dict[str, float]:
+def fuzz_examples_per_second(make_strategy: Callable[[], Any], meta_type: type, examples: int) -> dict[str, float]:
     """Strategy build time and examples/s of a hypothesis run whose body is META-FUZZ's round-trip check.
 
     The body does not assert: a loss would end the run early, and the cost of finding it is the same.
@@ -197,7 +199,7 @@ def fuzz_examples_per_second(make_strategy: Callable[[], Any], meta_type: type, 
     began = time.perf_counter()
     strategy = make_strategy()
     built = time.perf_counter() - began
-    seen: List[int] = []
+    seen: list[int] = []
 
     @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))

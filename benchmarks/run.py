@@ -14,9 +14,10 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any
 
 from benchmarks import measures
 
@@ -30,30 +31,30 @@ class Row:
     key: str
     label: str
     median: float
-    samples: List[float]
+    samples: list[float]
     unit: str
     target: str = ""
-    ok: Optional[bool] = None
+    ok: bool | None = None
 
 
-def sampled(measure: Callable[[], float], repeats: int) -> List[float]:
+def sampled(measure: Callable[[], float], repeats: int) -> list[float]:
     return [measure() for _ in range(repeats)]
 
 
 def row(key: str, label: str, samples: Sequence[float], unit: str, target: str = "",
-        check: Optional[Callable[[float], bool]] = None) -> Row:
+        check: Callable[[float], bool] | None = None) -> Row:
     median = statistics.median(samples)
     return Row(key, label, median, list(samples), unit, target, None if check is None else check(median))
 
 
 def ratio(key: str, label: str, top: Row, bottom: Row, target: str,
-          check: Optional[Callable[[float], bool]]) -> Row:
+          check: Callable[[float], bool] | None) -> Row:
     """A ratio of two medians (samples are not paired, so only the medians' ratio is meaningful)."""
     value = top.median / bottom.median
     return Row(key, label, value, [value], "x", target, None if check is None else check(value))
 
 
-def suite_rows(repeats: int) -> List[Row]:
+def suite_rows(repeats: int) -> list[Row]:
     """1. The whole suite, start-up included, beside one real flytekit local-executor lifecycle.
 
     Also the same comparison process against process, and ``import flytekit`` alone, which every run that
@@ -82,7 +83,7 @@ def suite_rows(repeats: int) -> List[Row]:
                          lifecycle, "", None)]
 
 
-def bound_plugin_rows(repeats: int) -> List[Row]:
+def bound_plugin_rows(repeats: int) -> list[Row]:
     """The whole suite on one installed bound connector per plugin beside the reference, runs alternating.
 
     Target (issue #13): a bound real connector's suite takes at most 2x the reference connector's.
@@ -90,7 +91,7 @@ def bound_plugin_rows(repeats: int) -> List[Row]:
     from conformance.bindings import all_bindings
     from conformance.loading import ConnectorLoadError, load_connector_class
 
-    rows: List[Row] = []
+    rows: list[Row] = []
     first_per_plugin = {binding.distribution: binding for binding in reversed(all_bindings())}
     for binding in reversed(list(first_per_plugin.values())):
         try:
@@ -108,7 +109,7 @@ def bound_plugin_rows(repeats: int) -> List[Row]:
     return rows
 
 
-def lifecycle_rows(repeats: int, n: int) -> List[Row]:
+def lifecycle_rows(repeats: int, n: int) -> list[Row]:
     """2. One reference lifecycle through the gRPC driver vs the connector's methods called in-process."""
     driver = row("driver_lifecycle_ms", "reference lifecycle via gRPC driver (Platform.run)",
                  [1000 / measures.driver_throughput(measures.REFERENCE, n, 1, 0.0) for _ in range(repeats)], "ms")
@@ -118,7 +119,7 @@ def lifecycle_rows(repeats: int, n: int) -> List[Row]:
                                   lambda v: v <= 2)]
 
 
-def throughput_rows(repeats: int, n: int) -> List[Row]:
+def throughput_rows(repeats: int, n: int) -> list[Row]:
     """3. Lifecycles/s through the driver, and create+get+delete cycles/s: driver vs a bare grpc.aio client.
 
     The bare client's rate over the driver's is the driver's own cost per cycle relative to gRPC plus
@@ -128,22 +129,22 @@ def throughput_rows(repeats: int, n: int) -> List[Row]:
     for concurrency in (1, 8):
         rows.append(row(f"reference_lifecycles_per_s_c{concurrency}",
                         f"reference lifecycles/s via driver, concurrency {concurrency}",
-                        sampled(lambda: measures.driver_throughput(measures.REFERENCE, n, concurrency, 0.25),
+                        sampled(lambda c=concurrency: measures.driver_throughput(measures.REFERENCE, n, c, 0.25),
                                 repeats), "1/s"))
         driver = row(f"noop_cycles_per_s_c{concurrency}",
                      f"no-op create+get+delete/s via driver, concurrency {concurrency}",
-                     sampled(lambda: measures.driver_throughput(measures.NOOP, 2 * n, concurrency, 1.0), repeats),
+                     sampled(lambda c=concurrency: measures.driver_throughput(measures.NOOP, 2 * n, c, 1.0), repeats),
                      "1/s")
         bare = row(f"bare_grpc_cycles_per_s_c{concurrency}",
                    f"no-op create+get+delete/s, bare grpc.aio, concurrency {concurrency}",
-                   sampled(lambda: measures.bare_grpc_cycles_per_second(2 * n, concurrency), repeats), "1/s",
+                   sampled(lambda c=concurrency: measures.bare_grpc_cycles_per_second(2 * n, c), repeats), "1/s",
                    "~450 (reference point)")
         rows += [driver, bare, ratio(f"noop_driver_cost_over_bare_c{concurrency}",
                                      "  cost per cycle, driver / bare grpc.aio", bare, driver, "", None)]
     return rows
 
 
-def fuzz_rows(repeats: int, examples: int) -> List[Row]:
+def fuzz_rows(repeats: int, examples: int) -> list[Row]:
     """4. META-FUZZ's strategy + round-trip vs plain hypothesis strategies on the same dataclasses."""
     from hypothesis import strategies as st
 
@@ -157,7 +158,7 @@ def fuzz_rows(repeats: int, examples: int) -> List[Row]:
     rows = []
     for meta_type in (JobMeta, RichMeta):
         for name, build in builders.items():
-            runs = [measures.fuzz_examples_per_second(lambda: build(meta_type), meta_type, examples)
+            runs = [measures.fuzz_examples_per_second(lambda b=build, t=meta_type: b(t), meta_type, examples)
                     for _ in range(repeats)]
             key = f"fuzz_{meta_type.__name__}_{name.replace('st.', '')}"
             rows.append(row(key, f"{name}({meta_type.__name__}) + round-trip",
@@ -167,7 +168,7 @@ def fuzz_rows(repeats: int, examples: int) -> List[Row]:
     return rows
 
 
-def startup_rows(repeats: int) -> List[Row]:
+def startup_rows(repeats: int) -> list[Row]:
     """5. What the installed plugin costs a pytest run that does not use it (runs alternate, so drift cancels)."""
     pairs = [(measures.pytest_collect_seconds(True), measures.pytest_collect_seconds(False)) for _ in range(repeats)]
     with_plugin = row("pytest_co_with_plugin_s", "pytest --co, empty dir, plugin loaded", [p[0] for p in pairs], "s")
@@ -185,7 +186,7 @@ def startup_rows(repeats: int) -> List[Row]:
                 lambda ms: ms < 50 and heavy == "none")]
 
 
-def machine() -> Dict[str, Any]:
+def machine() -> dict[str, Any]:
     """What the numbers depend on; the load average shows how shared the machine was."""
     cpu = "unknown"
     if os.path.exists("/proc/cpuinfo"):
@@ -224,7 +225,7 @@ def profile_suite(limit: int = 25) -> str:
     return out.getvalue()
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per measure; medians are kept")
     parser.add_argument("--lifecycles", type=int, default=60, help="lifecycles per driver measure")

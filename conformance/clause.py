@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List
+from typing import TYPE_CHECKING
 
 from conformance.facts import FACTS
 
@@ -67,7 +68,7 @@ class Clause:
         return self.func.__module__.rsplit(".", 1)[-1]
 
 
-_REGISTRY: Dict[str, Clause] = {}
+_REGISTRY: dict[str, Clause] = {}
 
 
 def clause(clause_id: str, *, fact: str, level: Level = Level.MUST, needs: Needs = Needs.CONNECTOR,
@@ -92,7 +93,7 @@ def _origin(func: ClauseFunc) -> str:
     return f"{func.__module__}.{func.__qualname__}"
 
 
-def all_clauses() -> List[Clause]:
+def all_clauses() -> list[Clause]:
     """Every clause, in catalogue order (family modules import in a fixed order)."""
     import conformance.clauses  # noqa: F401  (registers the clauses)
 

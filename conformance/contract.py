@@ -12,13 +12,13 @@ class or in ``conftest.py``.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 
 class ConnectorContract:
     """Every clause, one test each, for the class in ``connector``."""
 
-    connector: Optional[type] = None
+    connector: type | None = None
 
     def test_clause(self, conformance_clause: Any, connector_subject: Any, connector_service: Any,
                     connector_config: Any, request: Any) -> None:

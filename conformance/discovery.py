@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from typing import Any, Dict, Iterator, List, Union
+from collections.abc import Iterator
+from typing import Any
 
 from conformance.errors import brief
 from conformance.loading import ConnectorLoadError, require_supported_flytekit, validate_connector_class
@@ -20,7 +21,7 @@ ALL = "all"
 GROUP = "flytekit.plugins"
 BUILT_IN = "flytekit."
 """flytekit registers its own connectors (the sensor engine) at import: not installed plugins, not checked."""
-Loaded = Dict[str, Union[type, str]]
+Loaded = dict[str, type | str]
 """spec -> connector class, or the one-line reason it cannot be checked"""
 
 
@@ -52,7 +53,7 @@ def discover() -> Loaded:
     return loaded
 
 
-def _entry_points() -> List[Any]:
+def _entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 
     found = entry_points()
@@ -60,7 +61,7 @@ def _entry_points() -> List[Any]:
     return list({plugin.name: plugin for plugin in group}.values())  # a dist on sys.path twice lists twice
 
 
-def _registered_classes() -> List[type]:
+def _registered_classes() -> list[type]:
     """Every connector class the plugins registered, flytekit's own left out."""
     from flytekit.extend.backend.base_connector import ConnectorRegistry
 
@@ -68,7 +69,7 @@ def _registered_classes() -> List[type]:
     return [cls for cls in classes if not cls.__module__.startswith(BUILT_IN)]
 
 
-def _checkable(cls: type) -> Union[type, str]:
+def _checkable(cls: type) -> type | str:
     """The class if the suite can check it, else the reason (an :class:`Uncheckable` for sync connectors)."""
     from flytekit.extend.backend.base_connector import AsyncConnectorBase
 

@@ -12,7 +12,6 @@ service (``pyflyte serve connector``), checked against their sources, listed wit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class Fact:
     id: str
     topic: str
     statement: str
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
 
 
 _PROPELLER = "flyteorg/flyte: flyteplugins/go/tasks/plugins/webapi/connector/plugin.go"
@@ -28,7 +27,7 @@ _CORE = "flyteorg/flyte: flyteplugins/go/tasks/pluginmachinery/internal/webapi (
 _SERVICE = "flytekit: flytekit/extend/backend/connector_service.py"
 _BASE = "flytekit: flytekit/extend/backend/base_connector.py"
 
-FACTS: Dict[str, Fact] = {fact.id: fact for fact in (
+FACTS: dict[str, Fact] = {fact.id: fact for fact in (
     Fact("F-CREATE-1", "lifecycle",
          "Once a resource-quota token is granted the platform sends CreateTask, and as soon as it returns it "
          "sends one GetTask for the new resource. An eventually consistent backend may not show the job yet; "

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
-from typing import Optional, Tuple
 
 HASH_SEED = "4242"
 _SERVE = """
@@ -57,7 +56,7 @@ class DecoderProcess:
     def alive(self) -> bool:
         return self._child.poll() is None
 
-    def reencode(self, module: str, qualname: str, data: bytes, timeout: float) -> Tuple[Optional[bytes], str]:
+    def reencode(self, module: str, qualname: str, data: bytes, timeout: float) -> tuple[bytes | None, str]:
         """(``encode(decode(data))`` as computed in the child, or None and why not)."""
         request = {"module": module, "qualname": qualname, "data": base64.b64encode(data).decode(),
                    "path": [p for p in sys.path if p]}
@@ -83,7 +82,7 @@ class DecoderProcess:
 
 
 _lock = threading.Lock()
-_decoder: Optional[DecoderProcess] = None
+_decoder: DecoderProcess | None = None
 
 
 def prestart() -> None:
@@ -99,7 +98,7 @@ def _ready() -> DecoderProcess:
         return _decoder
 
 
-def reencode(module: str, qualname: str, data: bytes, timeout: float) -> Tuple[Optional[bytes], str]:
+def reencode(module: str, qualname: str, data: bytes, timeout: float) -> tuple[bytes | None, str]:
     return _ready().reencode(module, qualname, data, timeout)
 
 

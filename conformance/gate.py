@@ -8,7 +8,6 @@ reason, and a waiver whose clause now passes fails the run so the baseline only 
 from __future__ import annotations
 
 import enum
-from typing import FrozenSet, Optional
 
 from conformance.clause import Level
 
@@ -40,7 +39,7 @@ VALID_FAIL_ON = (f"MUST (the default), MUST,SHOULD (strict; SHOULD alone means t
                  f"gates) or {NONE} (report only)")
 
 
-def parse_fail_on(value: str) -> FrozenSet[Level]:
+def parse_fail_on(value: str) -> frozenset[Level]:
     """The levels that fail the run. MUST always does, unless ``none``: a SHOULD gate that let MUST
     failures through would pass connectors the platform cannot run. Anything else is a ValueError."""
     names = [part.strip().upper() for part in value.split(",") if part.strip()]
@@ -51,12 +50,12 @@ def parse_fail_on(value: str) -> FrozenSet[Level]:
     return frozenset({Level.MUST} | {Level[name] for name in names})
 
 
-def fail_on_text(fail_on: FrozenSet[Level]) -> str:
+def fail_on_text(fail_on: frozenset[Level]) -> str:
     """How the table names the levels that fail the run: ``MUST``, ``MUST,SHOULD`` or ``none``."""
     return ",".join(level.value for level in Level if level in fail_on) or NONE
 
 
-def decide(outcome: str, level: Level, waiver: Optional[str], fail_on: FrozenSet[Level]) -> Status:
+def decide(outcome: str, level: Level, waiver: str | None, fail_on: frozenset[Level]) -> Status:
     """The gate status of one clause result (a run.Outcome value)."""
     if outcome in (Status.SKIP.value, Status.BLOCKED.value, Status.ERROR.value):
         return Status(outcome)

@@ -29,8 +29,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any
 from unittest import mock
 
 RPCS = ("CreateTask", "GetTask", "DeleteTask")
@@ -69,13 +70,13 @@ class LoadReport:
     completed: int
     aborted: int
     seconds: float
-    latencies: Dict[str, List[float]]
+    latencies: dict[str, list[float]]
     errors: Counter
     """(rpc, code) -> count; code is a gRPC status name, CRASHED, or NO_TERMINAL_PHASE."""
-    orphans: List[str]
+    orphans: list[str]
     rss_before_mb: float
     rss_after_mb: float
-    crashes: List[str] = dataclasses.field(default_factory=list)
+    crashes: list[str] = dataclasses.field(default_factory=list)
     """SystemExit/KeyboardInterrupt that ended the service loop, with the connector line that raised it."""
 
     @property
@@ -86,13 +87,13 @@ class LoadReport:
     def rss_growth_mb(self) -> float:
         return self.rss_after_mb - self.rss_before_mb
 
-    def errors_by_code(self) -> Dict[str, int]:
+    def errors_by_code(self) -> dict[str, int]:
         counts: Counter = Counter()
         for (_, code), count in self.errors.items():
             counts[code] += count
         return dict(counts)
 
-    def percentiles(self, rpc: str) -> Dict[str, float]:
+    def percentiles(self, rpc: str) -> dict[str, float]:
         """p50/p95/p99 and max in milliseconds (nearest rank); empty when the RPC was never sent."""
         ordered = sorted(self.latencies.get(rpc, []))
         if not ordered:
@@ -100,7 +101,7 @@ class LoadReport:
         ranks = {f"p{p}": ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] for p in PERCENTILES}
         return {name: value * 1000 for name, value in {**ranks, "max": ordered[-1]}.items()}
 
-    def problems(self) -> List[str]:
+    def problems(self) -> list[str]:
         """Every reason this run fails; empty means it passed."""
         found = [f"connector code ended the service's event loop: {crash}" for crash in self.crashes[:1]]
         found += [f"{count} {rpc} call(s) failed with {code}" for (rpc, code), count in sorted(self.errors.items())]
@@ -136,7 +137,7 @@ class LoadReport:
         lines.append("result: PASS" if not problems else "result: FAIL\n" + "\n".join(f"  - {p}" for p in problems))
         return "\n".join(lines)
 
-    def as_json(self) -> Dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
         return {
             "connector": self.connector, "plan": dataclasses.asdict(self.plan), "completed": self.completed,
             "aborted": self.aborted, "seconds": self.seconds, "lifecycles_per_second": self.throughput,
@@ -171,9 +172,9 @@ class _Tally:
     completed: int = 0
     aborted: int = 0
     errors: Counter = field(default_factory=Counter)
-    latencies: Dict[str, List[float]] = field(default_factory=dict)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, aborted: bool, error: Optional[Tuple[str, str]]) -> None:
+    def add(self, aborted: bool, error: tuple[str, str] | None) -> None:
         with self.lock:
             self.completed += 1
             self.aborted += aborted
@@ -186,7 +187,7 @@ class _Tally:
                 self.latencies.setdefault(entry.call, []).append(entry.took)
 
 
-def _lifecycle(platform: Any, abort: bool) -> Optional[Tuple[str, str]]:
+def _lifecycle(platform: Any, abort: bool) -> tuple[str, str] | None:
     """One attempt as the platform runs it; returns (rpc, code) of the failure that ended it, if any."""
     from conformance.errors import CallTimedOut, RpcFailed
     from conformance.platform import LifecycleBudgetExceeded
@@ -205,7 +206,7 @@ def _lifecycle(platform: Any, abort: bool) -> Optional[Tuple[str, str]]:
     return None
 
 
-def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, count: int, stop_at: float) -> Tuple[_Tally, float]:
+def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, count: int, stop_at: float) -> tuple[_Tally, float]:
     """``count`` lifecycles on ``plan.concurrency`` threads, none started after ``stop_at``."""
     tally = _Tally()
     indices = itertools.count()  # shared: each worker takes the next index
@@ -230,7 +231,7 @@ def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, count: int, stop
     return tally, time.perf_counter() - began
 
 
-def _orphans(backend: Any) -> List[str]:
+def _orphans(backend: Any) -> list[str]:
     from fake_backends import unstopped
 
     return [] if backend is None else [job.job_id for job in unstopped(backend)]
@@ -271,7 +272,7 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
 
 
 @contextlib.contextmanager
-def load_subject(connector_spec: str, factory_spec: Optional[str] = None) -> Iterator[Any]:
+def load_subject(connector_spec: str, factory_spec: str | None = None) -> Iterator[Any]:
     """The subject for ``connector_spec``, bound like the plugin binds it, for the ``with`` block.
 
     A real plugin's connector with a binding (``conformance.bindings``) gets its fake, template, inputs
@@ -299,7 +300,7 @@ def load_subject(connector_spec: str, factory_spec: Optional[str] = None) -> Ite
         yield subject(cls, factory, None, None, backend, {}, parts)
 
 
-def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     defaults = LoadPlan()
     parser = argparse.ArgumentParser(prog="python -m conformance.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--connector", required=True, help="connector class, pkg.mod.Class or pkg.mod:Class")
@@ -319,7 +320,7 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 if the run passed, 1 if it found a problem, 2 if the connector could not be loaded."""
     from conformance.loading import ConnectorLoadError
     from conformance.run import ConnectorConstructionError

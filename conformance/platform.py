@@ -8,9 +8,9 @@ whole lifecycle, so a hanging connector fails a clause instead of hanging the ru
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
 
 import grpc
 from flyteidl.admin import agent_pb2
@@ -54,7 +54,7 @@ class Lifecycle:
 
     attempt: Attempt
     meta: bytes
-    resources: List[agent_pb2.Resource] = field(default_factory=list)
+    resources: list[agent_pb2.Resource] = field(default_factory=list)
 
     @property
     def final(self) -> agent_pb2.Resource:
@@ -80,7 +80,7 @@ class Platform:
         self._config = config
         self.transcript = transcript
 
-    def create(self, attempt: Optional[Attempt] = None) -> tuple:
+    def create(self, attempt: Attempt | None = None) -> tuple:
         """CreateTask for ``attempt`` (a new execution by default); returns (attempt, resource meta)."""
         attempt = attempt or self.spec.new_attempt()
         request = agent_pb2.CreateTaskRequest(
@@ -103,9 +103,9 @@ class Platform:
         )
         self._call("DeleteTask", request, lambda r: "OK")
 
-    def delete_concurrently(self, meta: bytes, count: int) -> List[Optional[RpcFailed]]:
+    def delete_concurrently(self, meta: bytes, count: int) -> list[RpcFailed | None]:
         """Several propeller workers racing to abort the same task (F-DELETE-2)."""
-        def one(_: int) -> Optional[RpcFailed]:
+        def one(_: int) -> RpcFailed | None:
             try:
                 self.delete(meta)
             except RpcFailed as exc:
@@ -115,7 +115,7 @@ class Platform:
         with ThreadPoolExecutor(max_workers=count) as pool:
             return list(pool.map(one, range(count)))
 
-    def start(self, attempt: Optional[Attempt] = None) -> Lifecycle:
+    def start(self, attempt: Attempt | None = None) -> Lifecycle:
         """CreateTask and the sync-on-create GetTask that follows it (F-CREATE-1)."""
         attempt, meta = self.create(attempt)
         lifecycle = Lifecycle(attempt, meta)
@@ -137,7 +137,7 @@ class Platform:
             polls += 1
         return lifecycle
 
-    def run(self, attempt: Optional[Attempt] = None) -> Lifecycle:
+    def run(self, attempt: Attempt | None = None) -> Lifecycle:
         """A whole attempt: create, sync get, poll to a terminal phase."""
         return self.poll(self.start(attempt))
 

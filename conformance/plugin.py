@@ -7,7 +7,8 @@ The logic lives in plain modules (``conformance.run``, ``conformance.pytest_brid
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def pytest_collection_modifyitems(items: list) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_report_teststatus(report: pytest.TestReport) -> Optional[tuple]:
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple | None:
     return bridge.teststatus(report)
 
 
@@ -90,13 +91,13 @@ def connector_class(request: pytest.FixtureRequest) -> type:
 
 
 @pytest.fixture
-def connector_task_template() -> Optional[Any]:
+def connector_task_template() -> Any | None:
     """Override to give a real TaskTemplate (flytekit model or protobuf); None builds a small default."""
     return None
 
 
 @pytest.fixture
-def connector_inputs() -> Optional[Any]:
+def connector_inputs() -> Any | None:
     """Override to give the task's inputs (LiteralMap, protobuf or dict); None gives the default's x=7."""
     return None
 
@@ -108,14 +109,14 @@ def connector_metadata_strategies() -> dict:
 
 
 @pytest.fixture
-def fake_job_service(connector_task_template: Optional[Any]) -> Iterator[Any]:
+def fake_job_service(connector_task_template: Any | None) -> Iterator[Any]:
     """A fresh generic fake job service on 127.0.0.1, answering the task's declared outputs on success."""
     with bridge.started_job_service(connector_task_template) as server:
         yield server
 
 
 @pytest.fixture
-def connector_binding(connector_class: type) -> Optional[Any]:
+def connector_binding(connector_class: type) -> Any | None:
     """The suite's binding for a real plugin's connector class (``conformance.bindings``), or None."""
     from conformance.bindings import binding_for
 
@@ -123,7 +124,7 @@ def connector_binding(connector_class: type) -> Optional[Any]:
 
 
 @pytest.fixture
-def connector_bound(connector_binding: Optional[Any]) -> Iterator[Optional[Any]]:
+def connector_bound(connector_binding: Any | None) -> Iterator[Any | None]:
     """The binding's fake, started, with the template, inputs and environment it gives; None when unbound."""
     from conformance.bindings import bound
 
@@ -132,13 +133,13 @@ def connector_bound(connector_binding: Optional[Any]) -> Iterator[Optional[Any]]
 
 
 @pytest.fixture
-def connector_backend(request: pytest.FixtureRequest, connector_class: type) -> Optional[Any]:
+def connector_backend(request: pytest.FixtureRequest, connector_class: type) -> Any | None:
     """The fake backend the connector under test talks to, or None (fault clauses are then skipped)."""
     return bridge.bound_backend(request, connector_class)
 
 
 @pytest.fixture
-def connector_factory(connector_class: type, connector_backend: Optional[Any]) -> Any:
+def connector_factory(connector_class: type, connector_backend: Any | None) -> Any:
     """Override to build your connector (arguments, environment, the fake's URL); called once per instance."""
     return bridge.default_factory(connector_class, connector_backend)
 

@@ -16,8 +16,9 @@ import asyncio
 import os
 import tempfile
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any
 from unittest import mock
 
 from conformance.clause import Clause, ClauseFailure, Level, Needs
@@ -26,8 +27,16 @@ from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, Rp
 from conformance.guards.active import ActiveGuards
 from conformance.guards.evidence import ledger_for
 from conformance.platform import LifecycleBudgetExceeded
-from conformance.run import (ClauseResult, ClauseRun, ConnectorConstructionError, Outcome, Subject, budget_failure,
-                             call_failure, restored)
+from conformance.run import (
+    ClauseResult,
+    ClauseRun,
+    ConnectorConstructionError,
+    Outcome,
+    Subject,
+    budget_failure,
+    call_failure,
+    restored,
+)
 from conformance.service import ServiceRuntime
 
 DEFAULT_TASK = "the suite's default template (x: int -> y: int, no custom config)"
@@ -57,7 +66,7 @@ class SetupFailure:
     """One line, as blocked clauses name it."""
     detail: str
     """The whole report: expected / observed / consequence / fix, and the probe's transcript."""
-    owner: Optional[str] = None
+    owner: str | None = None
     """The clause whose own check is exactly this failure: it runs and reports it itself."""
 
 
@@ -70,10 +79,10 @@ class Probe:
         position = {c.id: index for index, c in enumerate(all_clauses())}
         self._selected = sorted(selected, key=lambda c: position.get(c.id, len(position)))
         self._checked = Needs.CONNECTOR - 1
-        self._failure: Optional[SetupFailure] = None
+        self._failure: SetupFailure | None = None
 
     def decide(self, clause: Clause, subject: Subject, runtime: Callable[[], ServiceRuntime],
-               config: ConformanceConfig) -> Optional[ClauseResult]:
+               config: ConformanceConfig) -> ClauseResult | None:
         """The result of a clause the setup decides (the cause, reported once, or BLOCKED); None: run it.
 
         ``runtime`` is called for a healthy runtime each time one is needed: the probe may break one.
@@ -90,7 +99,7 @@ class Probe:
         return ClauseResult(clause, Outcome.BLOCKED, f"blocked: {failure.cause} (reported once, under {reporter})")
 
     def _failure_for(self, needs: Needs, subject: Subject, runtime: Callable[[], ServiceRuntime],
-                     config: ConformanceConfig) -> Optional[SetupFailure]:
+                     config: ConformanceConfig) -> SetupFailure | None:
         if self._failure is None and needs > self._checked:
             try:
                 self._failure = probe(subject, runtime(), config, needs)
@@ -114,7 +123,7 @@ def _skips_anyway(clause: Clause, subject: Subject, failure: SetupFailure) -> bo
     return clause.steers_backend and subject.backend is None and failure.step > Needs.CONNECTOR
 
 
-def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs) -> Optional[SetupFailure]:
+def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs) -> SetupFailure | None:
     """Try the steps up to ``up_to`` in order, in a run of their own; the first failure, or None."""
     ledger = ledger_for(runtime.loop_watch, subject.name)  # what the guards see here counts, as in any clause
     with tempfile.TemporaryDirectory(prefix="conformance-probe-") as workdir, restored(asyncio), \
@@ -137,12 +146,12 @@ class _Steps:
     def __init__(self, run: ClauseRun):
         self.run = run
         self.meta: Any = None
-        self.steps: Dict[Needs, Callable[[], Optional[SetupFailure]]] = {
+        self.steps: dict[Needs, Callable[[], SetupFailure | None]] = {
             Needs.CREATE: self.create, Needs.META: self.has_encode, Needs.CREATE_TASK: self.create_task,
             Needs.LIFECYCLE: self.lifecycle,
         }
 
-    def until(self, up_to: Needs) -> Optional[SetupFailure]:
+    def until(self, up_to: Needs) -> SetupFailure | None:
         for step in sorted(self.steps):
             if step > up_to:
                 break
@@ -151,7 +160,7 @@ class _Steps:
                 return failure
         return None
 
-    def create(self) -> Optional[SetupFailure]:
+    def create(self) -> SetupFailure | None:
         try:
             _, self.meta = self.run.create_direct()
         except ClauseFailure as exc:  # task_category cannot even name a template
@@ -162,7 +171,7 @@ class _Steps:
             return self._failed(Needs.CREATE, f"{_located(exc)} on {self._task()}", failure)
         return None
 
-    def has_encode(self) -> Optional[SetupFailure]:
+    def has_encode(self) -> SetupFailure | None:
         if callable(getattr(self.meta, "encode", None)):
             return None
         cause = f"create() returned {type(self.meta).__name__} {self.meta!r:.80}, which has no encode()"
@@ -174,14 +183,14 @@ class _Steps:
             fix="Return metadata_type(...) from create().",
         ), owner="META-CREATE-TYPE")
 
-    def create_task(self) -> Optional[SetupFailure]:
+    def create_task(self) -> SetupFailure | None:
         try:
             self.run.platform.create()
         except ConnectorCallError as exc:
             return self._failed(Needs.CREATE_TASK, str(exc), call_failure(exc), owner=self._create_task_owner(exc))
         return None
 
-    def lifecycle(self) -> Optional[SetupFailure]:
+    def lifecycle(self) -> SetupFailure | None:
         try:
             self.run.platform.run()
         except LifecycleBudgetExceeded as exc:
@@ -191,7 +200,7 @@ class _Steps:
             return self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc), owner=owner)
         return None
 
-    def _create_task_owner(self, exc: ConnectorCallError) -> Optional[str]:
+    def _create_task_owner(self, exc: ConnectorCallError) -> str | None:
         """The META- clause that names why CreateTask failed although create() itself returned."""
         if isinstance(exc, RpcFailed) and exc.code == "RESOURCE_EXHAUSTED":
             return "META-SIZE"
@@ -228,7 +237,7 @@ class _Steps:
             fix=fix,
         )
 
-    def _failed(self, step: Needs, cause: str, failure: ClauseFailure, owner: Optional[str] = None) -> SetupFailure:
+    def _failed(self, step: Needs, cause: str, failure: ClauseFailure, owner: str | None = None) -> SetupFailure:
         header = f"setup failed, reported here once for every clause that needs it: {cause}"
         return SetupFailure(step, cause, f"{header}\n{failure.render()}\n{self.run.transcript.render()}", owner)
 

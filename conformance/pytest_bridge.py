@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,14 +20,14 @@ if TYPE_CHECKING:
     from conformance.report import Row
 
 SUITE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite.py")
-_LOADED = pytest.StashKey[Dict[str, Union[type, str]]]()
-_PROBES = pytest.StashKey[Dict[tuple, Any]]()
+_LOADED = pytest.StashKey[dict[str, type | str]]()
+_PROBES = pytest.StashKey[dict[tuple, Any]]()
 _GATE = pytest.StashKey["Gate"]()
-_ROWS = pytest.StashKey[Dict[str, "Row"]]()
-_WRITTEN = pytest.StashKey[List[Path]]()
+_ROWS = pytest.StashKey[dict[str, "Row"]]()
+_WRITTEN = pytest.StashKey[list[Path]]()
 
 
-def connector_specs(config: pytest.Config) -> List[str]:
+def connector_specs(config: pytest.Config) -> list[str]:
     """--connector values, else the ``connectors`` ini setting; empty means the plugin stays idle."""
     return list(config.getoption("connector") or config.getini("connectors") or [])
 
@@ -114,9 +115,9 @@ def config_from(config: pytest.Config) -> Any:
 
 @dataclass(frozen=True)
 class Gate:
-    fail_on: FrozenSet[Any]
+    fail_on: frozenset[Any]
     fail_on_text: str
-    waivers: Dict[str, Dict[str, str]]
+    waivers: dict[str, dict[str, str]]
 
 
 def gate_settings(config: pytest.Config) -> Gate:
@@ -151,13 +152,13 @@ def _parse(dest: str, value: Any, kind: type) -> Any:
         raise pytest.UsageError(f"{dest}: {value!r} is not a {kind.__name__}") from None
 
 
-def loaded_connectors(config: pytest.Config) -> Dict[str, Union[type, str]]:
+def loaded_connectors(config: pytest.Config) -> dict[str, type | str]:
     """Each spec mapped to its class or to the one-line reason it could not be loaded (once per session)."""
     if _LOADED not in config.stash:
         from conformance.discovery import ALL, discover
         from conformance.loading import ConnectorLoadError, load_connector_class
 
-        loaded: Dict[str, Union[type, str]] = {}
+        loaded: dict[str, type | str] = {}
         for spec in connector_specs(config):
             if spec == ALL:
                 loaded.update(discover())
@@ -213,10 +214,9 @@ def load_or_fail(config: pytest.Config, spec: str) -> None:
 
 
 @contextlib.contextmanager
-def started_job_service(template: Optional[Any]) -> Iterator[Any]:
-    from fake_backends import serve_jobs
-
+def started_job_service(template: Any | None) -> Iterator[Any]:
     from conformance.task import as_template_pb, default_template, sample_outputs
+    from fake_backends import serve_jobs
 
     template_pb = default_template("any", 0) if template is None else as_template_pb(template)
     with serve_jobs(default_outputs=sample_outputs(template_pb)) as server:
@@ -228,7 +228,7 @@ def speaks_job_api(connector_class: type) -> bool:
     return getattr(connector_class, "conformance_backend", None) == "jobs"
 
 
-def bound_backend(request: pytest.FixtureRequest, connector_class: type) -> Optional[Any]:
+def bound_backend(request: pytest.FixtureRequest, connector_class: type) -> Any | None:
     """A binding's fake, else the generic job service for connectors that speak it, else None."""
     bound = request.getfixturevalue("connector_bound")
     if bound is not None:
@@ -236,7 +236,7 @@ def bound_backend(request: pytest.FixtureRequest, connector_class: type) -> Opti
     return request.getfixturevalue("fake_job_service") if speaks_job_api(connector_class) else None
 
 
-def default_factory(connector_class: type, backend: Optional[Any]) -> Any:
+def default_factory(connector_class: type, backend: Any | None) -> Any:
     if backend is not None and speaks_job_api(connector_class):
         return functools.partial(connector_class, base_url=backend.url)
     return connector_class
@@ -306,14 +306,14 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
         pytest.xfail(f"{clause.id} {status.value} ({details[status].splitlines()[0]})")
 
 
-def teststatus(test_report: pytest.TestReport) -> Optional[tuple]:
+def teststatus(test_report: pytest.TestReport) -> tuple | None:
     """A harness error is pytest's ERROR, not a FAIL: it says nothing about the connector."""
     if test_report.when == "call" and test_report.failed and ("status", "ERROR") in test_report.user_properties:
         return "error", "E", "ERROR"
     return None
 
 
-def label_items(items: List[pytest.Item]) -> None:
+def label_items(items: list[pytest.Item]) -> None:
     """Connector, clause, level and fact as user properties from collection on, so every report (and
     JUnit's <properties>) says which clause it is, even a setup error."""
     from conformance.report import LOAD

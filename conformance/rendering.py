@@ -13,15 +13,15 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List
 
 from flyteidl.core import literals_pb2, tasks_pb2
 
 _FLAGS = re.IGNORECASE
 
 
-def _pattern(name: str) -> "re.Pattern[str]":
+def _pattern(name: str) -> re.Pattern[str]:
     """``{{ .Name }}`` or ``{{$Name}}``, any case, as propeller's regexes match them."""
     return re.compile(r"{{\s*[.$]" + name + r"\s*}}", _FLAGS)
 
@@ -63,9 +63,9 @@ class RenderError(ValueError):
     """An arg names an input the task does not have, or one propeller cannot print: CreateTask is not sent."""
 
 
-def render_args(args: Iterable[str], paths: Paths, inputs: literals_pb2.LiteralMap) -> List[str]:
+def render_args(args: Iterable[str], paths: Paths, inputs: literals_pb2.LiteralMap) -> list[str]:
     """Each arg with every template replaced, in propeller's order (``Namespace`` last)."""
-    fixed: Dict[str, str] = {
+    fixed: dict[str, str] = {
         "Input": paths.input_file, "OutputPrefix": paths.output_prefix, "InputPrefix": paths.input_prefix,
         "RawOutputDataPrefix": paths.raw_output_prefix,
         "PrevCheckpointPrefix": paths.previous_checkpoint_prefix or '""',
@@ -80,8 +80,8 @@ def render_args(args: Iterable[str], paths: Paths, inputs: literals_pb2.LiteralM
     return rendered
 
 
-def _input_value(inputs: literals_pb2.LiteralMap) -> Callable[["re.Match[str]"], str]:
-    def value(match: "re.Match[str]") -> str:
+def _input_value(inputs: literals_pb2.LiteralMap) -> Callable[[re.Match[str]], str]:
+    def value(match: re.Match[str]) -> str:
         name = match.group("name")
         if name not in inputs.literals:
             raise RenderError(f"{match.group(0)}: the task has no input {name!r}")

@@ -7,9 +7,9 @@ so the table is the same under ``pytest -n auto``, where clauses run in worker p
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
 
 from conformance.gate import Status
 
@@ -29,7 +29,7 @@ class Row:
     """What a clause wants the author to know even when it passes (one per line)."""
 
 
-def row_from(properties: Dict[str, str], outcome: str, longrepr: str) -> Optional[Row]:
+def row_from(properties: dict[str, str], outcome: str, longrepr: str) -> Row | None:
     """One table row from a test report, or None for tests that are not conformance checks."""
     if "clause" not in properties:
         return None
@@ -55,7 +55,7 @@ def _grid(rows: Sequence[Row]) -> tuple:
     return connectors, clauses, {(row.connector, row.clause): row for row in rows}
 
 
-def _remarks(rows: Sequence[Row]) -> List[str]:
+def _remarks(rows: Sequence[Row]) -> list[str]:
     """One line per cell whose status needs a reason (skips, waivers, warnings, stale waivers, harness errors,
     load failures), one per blocking cause, and one per note."""
     explained = (Status.SKIP, Status.WAIVED, Status.WARN, Status.STALE, Status.ERROR)
@@ -69,9 +69,9 @@ def _remarks(rows: Sequence[Row]) -> List[str]:
                     for (connector, note), clauses in notes.items()]
 
 
-def _grouped(triples: Iterable[tuple]) -> Dict[tuple, List[str]]:
+def _grouped(triples: Iterable[tuple]) -> dict[tuple, list[str]]:
     """(connector, text) -> the clauses that said it, in first-seen order: one line per cause, not per clause."""
-    groups: Dict[tuple, List[str]] = {}
+    groups: dict[tuple, list[str]] = {}
     for connector, text, clause in triples:
         groups.setdefault((connector, text), []).append(clause)
     return groups
@@ -84,8 +84,8 @@ def _gist(text: str) -> str:
     return "; ".join(lines[:1] + observed[:1])
 
 
-def totals(rows: Iterable[Row]) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
+def totals(rows: Iterable[Row]) -> dict[str, int]:
+    counts: dict[str, int] = {}
     for row in rows:
         counts[row.status.value] = counts.get(row.status.value, 0) + 1
     return counts
@@ -95,7 +95,7 @@ def _totals_text(rows: Iterable[Row]) -> str:
     return ", ".join(f"{count} {status}" for status, count in totals(rows).items())
 
 
-def terminal_lines(rows: Sequence[Row], fail_on: str) -> List[str]:
+def terminal_lines(rows: Sequence[Row], fail_on: str) -> list[str]:
     connectors, clauses, cells = _grid(rows)
     width = max(len(clause) for clause, _ in clauses)
     widths = [max(len(name), 6) for name in connectors]
@@ -108,7 +108,7 @@ def terminal_lines(rows: Sequence[Row], fail_on: str) -> List[str]:
     return lines
 
 
-def _cell(cells: Dict[tuple, Row], connector: str, clause: str) -> str:
+def _cell(cells: dict[tuple, Row], connector: str, clause: str) -> str:
     row = cells.get((connector, clause))
     return row.status.value if row else "-"
 
@@ -134,7 +134,7 @@ def markdown(rows: Sequence[Row], fail_on: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write(stem: str, rows: Sequence[Row], fail_on: str) -> List[Path]:
+def write(stem: str, rows: Sequence[Row], fail_on: str) -> list[Path]:
     """``<stem>.json`` and ``<stem>.md``; returns both paths."""
     base = Path(stem)
     base.parent.mkdir(parents=True, exist_ok=True)

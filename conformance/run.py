@@ -14,12 +14,11 @@ import inspect
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Any
 from unittest import mock
-
-from fake_backends.control import NotModelled
 
 from conformance import fresh_process
 from conformance.clause import Clause, ClauseFailure, ClauseSkip, all_clauses
@@ -31,6 +30,7 @@ from conformance.platform import LifecycleBudgetExceeded, Platform, describe
 from conformance.service import ServiceHost, ServiceRuntime
 from conformance.task import TaskSpec, as_literal_map_pb, as_template_pb, default_inputs, default_template
 from conformance.transcript import Transcript
+from fake_backends.control import NotModelled
 
 
 @dataclass
@@ -42,8 +42,8 @@ class Subject:
     template: Any = None
     inputs: Any = None
     backend: Any = None
-    metadata_strategies: Dict[type, Any] = field(default_factory=dict)
-    environment: Dict[str, str] = field(default_factory=dict)
+    metadata_strategies: dict[type, Any] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
     """Variables set while connector code runs: the endpoint, TLS and credential redirection of a binding."""
 
 
@@ -53,13 +53,13 @@ class ConnectorConstructionError(Exception):
 
 class ClauseRun:
     def __init__(self, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, workdir: str,
-                 guards: Optional[ActiveGuards] = None):
+                 guards: ActiveGuards | None = None):
         self.subject = subject
         self.runtime = runtime
         self.config = config
         self.guards = guards if guards is not None else ActiveGuards(runtime.loop_watch, config)
         self.transcript = Transcript()
-        self.notes: List[str] = []
+        self.notes: list[str] = []
         self.backend = subject.backend
         self._workdir = workdir
         self.connector = self.fresh_connector()
@@ -178,7 +178,7 @@ class ClauseResult:
     clause: Clause
     outcome: Outcome
     message: str = ""
-    notes: List[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     unbuildable: bool = False
     """The connector could not be constructed: no other clause can run for it either."""
 
@@ -188,7 +188,7 @@ class ClauseResult:
 
 
 def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
-               config: Optional[ConformanceConfig] = None) -> ClauseResult:
+               config: ConformanceConfig | None = None) -> ClauseResult:
     """Run one clause in its own ClauseRun; every way connector code misbehaves becomes a result."""
     config = config or ConformanceConfig()
     if config.isolate:
@@ -203,13 +203,13 @@ def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
 
 
 @contextlib.contextmanager
-def restored(module: Any) -> Iterator[List[str]]:
+def restored(module: Any) -> Iterator[list[str]]:
     """Put back what connector code replaced in ``module`` (a test double for ``asyncio.sleep``), naming it.
 
     Left in place it would break the suite's own use of asyncio, in every later clause.
     """
     saved = dict(vars(module))
-    replaced: List[str] = []
+    replaced: list[str] = []
     try:
         yield replaced
     finally:
@@ -221,7 +221,8 @@ def restored(module: Any) -> Iterator[List[str]]:
 
 def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig) -> ClauseResult:
     # The binding's redirection is in os.environ only while this clause runs: connector code reads it there.
-    with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, mock.patch.dict(os.environ, subject.environment), \
+    with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, \
+            mock.patch.dict(os.environ, subject.environment), \
             ActiveGuards(runtime.loop_watch, config, clause.id,
                          ledger_for(runtime.loop_watch, subject.name)) as guards:
         try:
@@ -245,7 +246,7 @@ def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config:
     return ClauseResult(clause, Outcome.PASS, notes=run.notes + guards.notes())
 
 
-def harness_error(exc: BaseException, transcript: Optional[Transcript] = None) -> str:
+def harness_error(exc: BaseException, transcript: Transcript | None = None) -> str:
     """What a bug report to the suite's maintainers needs: the traceback, the transcript and versions."""
     import platform
     import sys
@@ -314,15 +315,15 @@ def budget_failure(exc: LifecycleBudgetExceeded) -> ClauseFailure:
 @dataclass
 class Report:
     subject: str
-    results: List[ClauseResult]
+    results: list[ClauseResult]
 
     @property
     def passed(self) -> bool:
         return all(r.outcome not in (Outcome.FAIL, Outcome.ERROR) for r in self.results)
 
 
-def check_connector(subject: Subject, config: Optional[ConformanceConfig] = None,
-                    clauses: Optional[Iterable[Clause]] = None) -> Report:
+def check_connector(subject: Subject, config: ConformanceConfig | None = None,
+                    clauses: Iterable[Clause] | None = None) -> Report:
     """Every clause against one connector, outside pytest; a broken setup step is reported once."""
     from conformance.probe import Probe
 
@@ -331,7 +332,7 @@ def check_connector(subject: Subject, config: Optional[ConformanceConfig] = None
     selected = list(clauses or all_clauses())
     probe = Probe(selected)
     host = ServiceHost()
-    results: List[ClauseResult] = []
+    results: list[ClauseResult] = []
     try:
         for clause in selected:
             if subject.backend is not None:

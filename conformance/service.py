@@ -14,7 +14,8 @@ import inspect
 import logging
 import threading
 import traceback
-from typing import Any, Awaitable, Callable, List, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 
@@ -38,7 +39,7 @@ class ServiceRuntime:
         self._grpc_log_level = self._grpc_log.level
         self._grpc_log.setLevel(logging.CRITICAL)
         self._saved_routes = dict(ConnectorRegistry._REGISTRY)
-        self.crashes: List[str] = []
+        self.crashes: list[str] = []
         self.crashed = threading.Event()
         self._stopping = False
         self.loop = asyncio.new_event_loop()
@@ -184,7 +185,7 @@ class ServiceHost:
     """Hands out a healthy runtime, replacing one a connector broke; one per session."""
 
     def __init__(self) -> None:
-        self._runtime: Optional[ServiceRuntime] = None
+        self._runtime: ServiceRuntime | None = None
 
     def runtime(self) -> ServiceRuntime:
         runtime = self._runtime

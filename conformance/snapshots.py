@@ -14,9 +14,10 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, List
+from typing import Any
 
 from conformance.errors import brief
 
@@ -38,7 +39,7 @@ def connector_dir(root: str, connector: Any) -> Path:
     return Path(root) / f"{safe}-v{category.version}"
 
 
-def stored(directory: Path) -> List[Sample]:
+def stored(directory: Path) -> list[Sample]:
     """Every sample in the directory, oldest name first; half-written temp files are ignored."""
     if not directory.is_dir():
         return []
@@ -71,7 +72,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def undecodable(samples: Iterable[Sample], decode: Callable[[bytes], object]) -> List[str]:
+def undecodable(samples: Iterable[Sample], decode: Callable[[bytes], object]) -> list[str]:
     """``file: error`` for every sample that ``decode`` rejects."""
     problems = []
     for sample in samples:

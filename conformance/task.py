@@ -11,7 +11,7 @@ import itertools
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from flyteidl.admin import agent_pb2
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, tasks_pb2, types_pb2
@@ -52,7 +52,7 @@ def _integer_literal(value: int) -> literals_pb2.Literal:
     return literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(integer=value)))
 
 
-_SAMPLES: Dict[int, Any] = {
+_SAMPLES: dict[int, Any] = {
     types_pb2.SimpleType.INTEGER: 42,
     types_pb2.SimpleType.FLOAT: 0.5,
     types_pb2.SimpleType.STRING: "conformance",
@@ -60,7 +60,7 @@ _SAMPLES: Dict[int, Any] = {
 }
 
 
-def sample_outputs(template: tasks_pb2.TaskTemplate) -> Dict[str, Any]:
+def sample_outputs(template: tasks_pb2.TaskTemplate) -> dict[str, Any]:
     """Values a fake backend can return for the declared outputs (simple types only)."""
     outputs = template.interface.outputs.variables
     return {name: _SAMPLES[var.type.simple] for name, var in outputs.items() if var.type.simple in _SAMPLES}
@@ -128,7 +128,7 @@ class TaskSpec:
                           execution.namespace)
         return rendered_template(self.template, self.inputs, paths)
 
-    def new_attempt(self, retry_attempt: int = 0, execution_name: Optional[str] = None) -> Attempt:
+    def new_attempt(self, retry_attempt: int = 0, execution_name: str | None = None) -> Attempt:
         """A fresh execution (unique name, own output prefix), or the next retry of ``execution_name``."""
         name = execution_name or f"c{self._run}n{next(self._serial)}"
         prefix = os.path.join(self.workdir, f"{name}-{retry_attempt}")
@@ -150,7 +150,7 @@ class TaskSpec:
         return Attempt(execution, prefix)
 
 
-def output_mismatches(template: tasks_pb2.TaskTemplate, outputs: literals_pb2.LiteralMap) -> List[str]:
+def output_mismatches(template: tasks_pb2.TaskTemplate, outputs: literals_pb2.LiteralMap) -> list[str]:
     """Each declared output whose literal does not convert to the interface's type, as the consumer converts it.
 
     flytekit's own conversion is the judge (what a downstream task or ``FlyteRemote`` does with the value), so a

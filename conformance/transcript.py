@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import List
 
 
 @dataclass
@@ -18,7 +17,7 @@ class Entry:
 @dataclass
 class Transcript:
     started: float = field(default_factory=time.perf_counter)
-    entries: List[Entry] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
 
     def record(self, call: str, outcome: str, began: float) -> None:
         now = time.perf_counter()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Collection, Dict
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,7 +21,7 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 SECTION = "tool.connector-conformance"
-Waivers = Dict[str, Dict[str, str]]
+Waivers = dict[str, dict[str, str]]
 """connector class name -> clause ID -> reason"""
 
 
@@ -50,7 +51,7 @@ def parse_section(section: Any, clause_ids: Collection[str], where: str) -> Waiv
             for connector, reasons in waivers.items()}
 
 
-def _clauses(reasons: Any, clause_ids: Collection[str], where: str) -> Dict[str, str]:
+def _clauses(reasons: Any, clause_ids: Collection[str], where: str) -> dict[str, str]:
     for clause_id, reason in _table(reasons, where).items():
         if clause_id not in clause_ids:
             close = difflib.get_close_matches(clause_id, clause_ids, n=1)
@@ -61,7 +62,7 @@ def _clauses(reasons: Any, clause_ids: Collection[str], where: str) -> Dict[str,
     return dict(reasons)
 
 
-def _table(value: Any, where: str) -> Dict[str, Any]:
+def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WaiverError(f"{where}: expected a table, got {type(value).__name__} {value!r:.60}")
     return value

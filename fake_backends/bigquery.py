@@ -46,7 +46,8 @@ import json
 import os
 import re
 import tempfile
-from typing import Any, Dict, Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from aiohttp import web
 
@@ -84,13 +85,13 @@ _REASONS = {400: ("invalid", "INVALID_ARGUMENT"), 401: ("authError", "UNAUTHENTI
 _STOPPED = {"reason": "stopped", "message": "Job execution was cancelled: User requested cancellation"}
 
 
-def _error_body(status: int, message: str) -> Dict[str, Any]:
+def _error_body(status: int, message: str) -> dict[str, Any]:
     reason, name = _REASONS.get(status, ("backendError" if status >= 500 else "invalid", "UNKNOWN"))
     return {"error": {"code": status, "message": message,
                       "errors": [{"message": message, "domain": "global", "reason": reason}], "status": name}}
 
 
-def _status(job: Job) -> Dict[str, Any]:
+def _status(job: Job) -> dict[str, Any]:
     """``status`` of the Job resource: failure and cancellation are DONE with an errorResult."""
     if job.state == BIGQUERY_STATES.failed:
         error = {"reason": "invalidQuery", "location": "query", "message": job.message or "Query failed"}
@@ -103,13 +104,13 @@ def _status(job: Job) -> Dict[str, Any]:
     return {"state": "DONE", "errorResult": error, "errors": [error]}
 
 
-def _anonymous_table(project: str, job_id: str) -> Dict[str, str]:
+def _anonymous_table(project: str, job_id: str) -> dict[str, str]:
     """The temporary table a query without a destination writes to (its names are hashes)."""
     return {"projectId": project, "datasetId": "_" + hashlib.sha1(project.encode()).hexdigest(),
             "tableId": "anon" + hashlib.sha1(job_id.encode()).hexdigest()}
 
 
-def _found_in(location: str, asked: Optional[str]) -> bool:
+def _found_in(location: str, asked: str | None) -> bool:
     """Whether jobs.get/cancel with ``?location=asked`` reaches a job that runs in ``location``."""
     if asked is None:
         return location.upper() in MULTI_REGIONS
@@ -132,7 +133,7 @@ class BigQueryApi(ServiceApi):
     def error(self, status: int, message: str) -> web.Response:
         return web.json_response(_error_body(status, message), status=status)
 
-    def not_modelled(self, control: str) -> Optional[str]:
+    def not_modelled(self, control: str) -> str | None:
         if control == "invisible_for":
             return ("BigQuery's jobs.insert answers with the created Job and jobs.get documents no delay before "
                     "it can be read; the one reported 404 for a started job (googleapis/python-bigquery#2134) "
@@ -185,7 +186,7 @@ class BigQueryApi(ServiceApi):
             raise JobNotFound(f"Not found: Job {info['projectId']}:{asked or 'US'}.{info['jobId']}")
         return job
 
-    def _resource(self, job: Job) -> Dict[str, Any]:
+    def _resource(self, job: Job) -> dict[str, Any]:
         """The Job resource (https://cloud.google.com/bigquery/docs/reference/rest/v2/Job)."""
         project, job_id, location = job.spec["projectId"], job.spec["jobId"], job.spec["location"]
         query = dict(job.spec["configuration"]["query"])

@@ -22,9 +22,10 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Dict, FrozenSet, Iterable, List, Mapping, Optional, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from aiohttp import web
 
@@ -93,13 +94,13 @@ class CliApi(ServiceApi):
 
     commands: ClassVar[Mapping[str, str]] = {}
     """Executable name -> the operation it performs (one of :data:`fake_backends.OPERATIONS`)."""
-    reads_stdin: ClassVar[FrozenSet[str]] = frozenset()
+    reads_stdin: ClassVar[frozenset[str]] = frozenset()
     """Commands whose standard input is forwarded; the others never read it (it may be the caller's)."""
 
     def routes(self) -> Iterable[web.RouteDef]:
         return [web.post("/commands/{command}", self.invoke, name="command")]
 
-    def operation(self, request: web.Request) -> Optional[str]:
+    def operation(self, request: web.Request) -> str | None:
         return self.commands.get(request.match_info.get("command", ""))
 
     async def invoke(self, request: web.Request) -> web.Response:
@@ -110,7 +111,7 @@ class CliApi(ServiceApi):
             return self.answer(Completed(stderr=f"{command}: command not found\n", code=127))
         return self.answer(self.run(command, [str(arg) for arg in body.get("argv", [])], str(body.get("stdin", ""))))
 
-    def run(self, command: str, argv: List[str], stdin: str) -> Completed:
+    def run(self, command: str, argv: list[str], stdin: str) -> Completed:
         """Carry out ``command argv`` (with ``stdin``) on ``self.service``; what the tool prints and exits with."""
         raise NotImplementedError
 
@@ -152,7 +153,7 @@ class FakeCli(FakeServer):
 
     def __init__(self, api: type[CliApi], **service_options: Any) -> None:
         super().__init__(api, tls=False, **service_options)  # the commands speak plain HTTP to 127.0.0.1
-        self.bin: Optional[Path] = None
+        self.bin: Path | None = None
 
     def start(self: _Self) -> _Self:
         super().start()
@@ -170,7 +171,7 @@ class FakeCli(FakeServer):
             shutil.rmtree(self.bin, ignore_errors=True)
             self.bin = None
 
-    def environment(self) -> Dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """``PATH`` with the generated commands first, so the connector finds them before any real tool."""
         if self.bin is None:
             raise RuntimeError("fake CLI not started")

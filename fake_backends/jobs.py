@@ -13,8 +13,9 @@ import functools
 import itertools
 import threading
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from .control import OPERATIONS, Job
 from .faults import Fault, FaultPlan

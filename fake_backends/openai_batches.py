@@ -35,8 +35,9 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -110,21 +111,21 @@ class _Stamps:
     """When a batch was created and first showed each status: fixed once set, like the real object's."""
 
     created_at: int
-    reached: Dict[str, int] = field(default_factory=dict)
+    reached: dict[str, int] = field(default_factory=dict)
 
     def see(self, status: str) -> None:
         if status in _STAMPS and status not in self.reached:
             self.reached[status] = int(time.time())
 
 
-def _request_counts(status: str) -> Dict[str, int]:
+def _request_counts(status: str) -> dict[str, int]:
     """Counts as the real object reports them: zero while validating or after a failed validation."""
     done = {"completed": REQUESTS, "expired": 1, "cancelled": 1}.get(status, 0)
     total = 0 if status in ("validating", "failed") else REQUESTS
     return {"total": total, "completed": done, "failed": 0}
 
 
-def _errors(job: Job) -> Optional[Dict[str, Any]]:
+def _errors(job: Job) -> dict[str, Any] | None:
     """A failed batch carries why (the scripted message); every other status has ``errors: null``."""
     if job.state != "failed":
         return None
@@ -140,7 +141,7 @@ class OpenAIBatchApi(ServiceApi):
 
     def __init__(self, service: Any) -> None:
         super().__init__(service)
-        self._stamps: Dict[str, _Stamps] = {}  # touched only on the server's event loop thread
+        self._stamps: dict[str, _Stamps] = {}  # touched only on the server's event loop thread
 
     def routes(self) -> Iterable[web.RouteDef]:
         return [
@@ -153,7 +154,7 @@ class OpenAIBatchApi(ServiceApi):
     def error(self, status: int, message: str) -> web.Response:
         return error_body(status, message)
 
-    def not_modelled(self, control: str) -> Optional[str]:
+    def not_modelled(self, control: str) -> str | None:
         return {"invisible_for": "the OpenAI Batch API documents no delay before a created batch can be "
                                  "retrieved (reads are consistent; https://developers.openai.com/api/"
                                  "reference/resources/batches)",
@@ -215,13 +216,13 @@ class OpenAIBatchApi(ServiceApi):
     def _answer(self, job: Job) -> web.Response:
         return web.json_response(self._view(job), headers={"x-request-id": f"req_{uuid.uuid4().hex}"})
 
-    def _view(self, job: Job) -> Dict[str, Any]:
+    def _view(self, job: Job) -> dict[str, Any]:
         """The Batch object (https://developers.openai.com/api/reference/resources/batches/methods/retrieve)."""
         stamps = self._stamps.setdefault(job.job_id, _Stamps(created_at=int(time.time())))
         stamps.see(job.state)
         batch_id = batch_id_of(job.job_id)
         spec = job.spec
-        view: Dict[str, Any] = {
+        view: dict[str, Any] = {
             "id": batch_id, "object": "batch", "endpoint": spec["endpoint"], "model": None,
             "errors": _errors(job), "input_file_id": spec["input_file_id"],
             "completion_window": spec["completion_window"], "status": job.state,
@@ -248,7 +249,7 @@ class _Unauthorized(web.HTTPUnauthorized):
                                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
 
 
-def _create_params(body: Dict[str, Any]) -> Dict[str, Any]:
+def _create_params(body: dict[str, Any]) -> dict[str, Any]:
     """Validate a create request as the API does (400 naming the parameter); the batch's spec."""
     for name in ("input_file_id", "endpoint", "completion_window"):
         if not isinstance(body.get(name), str) or not body[name]:
@@ -280,7 +281,7 @@ class FakeOpenAIServer(FakeServer):
         super().__init__(OpenAIBatchApi)
         self.purge = self._no_purge
 
-    def _no_purge(self, job_id: Optional[str] = None) -> None:
+    def _no_purge(self, job_id: str | None = None) -> None:
         raise NotModelled(self.api.not_modelled("purge"))
 
     @property

@@ -12,18 +12,19 @@ flytekit is imported on first use, so importing :mod:`fake_backends` stays light
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["write_outputs_pb", "OUTPUTS_FILE"]
 
 OUTPUTS_FILE = "outputs.pb"
 """The file name the platform reads under an attempt's output prefix."""
 
-Types = Union[Mapping[str, Any], Any]
+Types = Mapping[str, Any] | Any
 """Python types or LiteralTypes by output name, or a TypedInterface or TaskTemplate (flytekit model or protobuf)."""
 
 
-def write_outputs_pb(output_prefix: str, values: Mapping[str, Any], types: Optional[Types] = None) -> str:
+def write_outputs_pb(output_prefix: str, values: Mapping[str, Any], types: Types | None = None) -> str:
     """Write ``values`` as the LiteralMap a task writes to ``<output_prefix>/outputs.pb``; returns the path.
 
     ``types`` gives each output's type, so a value is converted as the task declares it (flytekit
@@ -69,7 +70,7 @@ def _python_types(types: Types) -> dict:
     return hints
 
 
-def _output_variables(types: Types) -> Optional[Mapping[str, Any]]:
+def _output_variables(types: Types) -> Mapping[str, Any] | None:
     """The output variables of a TaskTemplate or TypedInterface (model or protobuf); None for a plain mapping."""
     interface = getattr(types, "interface", types)
     outputs = getattr(interface, "outputs", None)

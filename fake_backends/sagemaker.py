@@ -70,8 +70,9 @@ import dataclasses
 import hashlib
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Dict, Iterable, Iterator, Optional, Tuple
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -106,7 +107,7 @@ ENDPOINT_IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "Rol
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
-_Handler = Callable[[Dict[str, Any], str], Dict[str, Any]]
+_Handler = Callable[[dict[str, Any], str], dict[str, Any]]
 """An operation: (request body, region) -> answer body; raises :class:`AwsError` for error answers."""
 
 
@@ -134,7 +135,7 @@ class Family:
     name_key: str
     status_key: str
     arn_key: str
-    purge_reason: Optional[str] = None
+    purge_reason: str | None = None
     """Why a purge cannot happen to this resource on the real service; None: it can."""
 
     def arn(self, name: str, region: str) -> str:
@@ -161,7 +162,7 @@ class SageMakerApi(ServiceApi):
 
     def __init__(self, service: JobService) -> None:
         super().__init__(service)
-        self._born: Dict[str, float] = {}
+        self._born: dict[str, float] = {}
 
     def _epoch(self, job: Job) -> float:
         """When the job was created: every timestamp of a Describe derives from it, so re-reads agree."""
@@ -170,7 +171,7 @@ class SageMakerApi(ServiceApi):
     def routes(self) -> Iterable[web.RouteDef]:
         return [web.post("/", self._dispatch)]
 
-    def _operations(self) -> Dict[str, Tuple[str, _Handler]]:
+    def _operations(self) -> dict[str, tuple[str, _Handler]]:
         """X-Amz-Target operation -> (control-plane operation, handler)."""
         resource = self.family.resource
         return {
@@ -179,11 +180,11 @@ class SageMakerApi(ServiceApi):
             f"{self.stop_verb}{resource}": ("cancel", self._stop),
         }
 
-    def _lookup(self, request: web.Request) -> Optional[Tuple[str, _Handler]]:
+    def _lookup(self, request: web.Request) -> tuple[str, _Handler] | None:
         target = request.headers.get("X-Amz-Target", "")
         return self._operations().get(target[len(TARGET_PREFIX):]) if target.startswith(TARGET_PREFIX) else None
 
-    def operation(self, request: web.Request) -> Optional[str]:
+    def operation(self, request: web.Request) -> str | None:
         found = self._lookup(request)
         return found[0] if found else None
 
@@ -193,7 +194,7 @@ class SageMakerApi(ServiceApi):
                 429: "ThrottlingException"}.get(status, "InternalFailure" if status < 503 else "ServiceUnavailable")
         return _answer(AwsError(code, message, status))
 
-    def not_modelled(self, control: str) -> Optional[str]:
+    def not_modelled(self, control: str) -> str | None:
         if control == "invisible_for":
             return INVISIBILITY
         return self.family.purge_reason if control == "purge" else None
@@ -211,7 +212,7 @@ class SageMakerApi(ServiceApi):
 
     # -- the three operations ---------------------------------------------------------------
 
-    def _create(self, body: Dict[str, Any], region: str) -> Dict[str, Any]:
+    def _create(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         name = self._name(body)
         existed = self._named(name) is not None
         self.service.submit(body, {}, name)  # counted, faulted and deduplicated by the name
@@ -219,7 +220,7 @@ class SageMakerApi(ServiceApi):
             raise self._duplicate(name, region)
         return {self.family.arn_key: self.family.arn(name, region)}
 
-    def _describe(self, body: Dict[str, Any], region: str) -> Dict[str, Any]:
+    def _describe(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         name = self._name(body)
         job = self._existing(name, region)
         try:
@@ -230,7 +231,7 @@ class SageMakerApi(ServiceApi):
             _write_container_outputs(job)
         return self._view(job, name, region)
 
-    def _stop(self, body: Dict[str, Any], region: str) -> Dict[str, Any]:
+    def _stop(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         name = self._name(body)
         job = self._existing(name, region)
         try:
@@ -242,7 +243,7 @@ class SageMakerApi(ServiceApi):
 
     # -- shared pieces ------------------------------------------------------------------------
 
-    def _name(self, body: Dict[str, Any]) -> str:
+    def _name(self, body: dict[str, Any]) -> str:
         name = body.get(self.family.name_key)
         if not isinstance(name, str) or not name:
             raise AwsError("ValidationException", f"1 validation error detected: Value null at "
@@ -250,7 +251,7 @@ class SageMakerApi(ServiceApi):
                                                   "Member must not be null")
         return name
 
-    def _named(self, name: str) -> Optional[Job]:
+    def _named(self, name: str) -> Job | None:
         """The job behind a name, from the ledger (not a counted read); None when unknown or purged."""
         return next((job for job in reversed(self.service.jobs()) if job.idempotency_key == name), None)
 
@@ -268,7 +269,7 @@ class SageMakerApi(ServiceApi):
                                          f"account and region, and a {self.family.noun} with this name already "
                                          f"exists ({self.family.arn(name, region)})")
 
-    def _view(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _view(self, job: Job, name: str, region: str) -> dict[str, Any]:
         """Describe's answer: the request echoed back, the status, and what the status brings."""
         born = self._epoch(job)
         view = {key: value for key, value in job.spec.items() if key != "Tags"}
@@ -279,7 +280,7 @@ class SageMakerApi(ServiceApi):
         view.update(self._fields(job, name, region))
         return view
 
-    def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _fields(self, job: Job, name: str, region: str) -> dict[str, Any]:
         """Family-specific fields of a Describe answer (results once finished)."""
         return {}
 
@@ -315,13 +316,13 @@ class EndpointApi(SageMakerApi):
         return AwsError("ValidationException",
                         f'Cannot create already existing endpoint "{self.family.arn(name, region)}".')
 
-    def _describe(self, body: Dict[str, Any], region: str) -> Dict[str, Any]:
+    def _describe(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         view = super()._describe(body, region)
         if view["EndpointStatus"] == ENDPOINT_STATES.cancelled:
             raise self._not_found(view["EndpointName"], region)
         return view
 
-    def _stop(self, body: Dict[str, Any], region: str) -> Dict[str, Any]:
+    def _stop(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         """DeleteEndpoint: refused while in progress; a settled endpoint is deleted and gone at once."""
         name = self._name(body)
         job = self._existing(name, region)
@@ -334,7 +335,7 @@ class EndpointApi(SageMakerApi):
             self.service.purge(job.job_id)
         return {}
 
-    def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _fields(self, job: Job, name: str, region: str) -> dict[str, Any]:
         if not self._succeeded(job):
             return {}
         return {"ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1,
@@ -346,14 +347,14 @@ class TrainingJobApi(SageMakerApi):
                     "TrainingJobArn")
     states = JOB_STATES
 
-    def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _fields(self, job: Job, name: str, region: str) -> dict[str, Any]:
         return training_fields(job, name, self._succeeded(job), self._epoch(job))
 
 
-def training_fields(job: Job, name: str, succeeded: bool, born: float) -> Dict[str, Any]:
+def training_fields(job: Job, name: str, succeeded: bool, born: float) -> dict[str, Any]:
     """DescribeTrainingJob's status-dependent fields; shared with the tuning family's best job."""
     secondary = {"InProgress": "Training"}.get(job.state, job.state)
-    fields: Dict[str, Any] = {"SecondaryStatus": secondary, "ModelArtifacts": {}}
+    fields: dict[str, Any] = {"SecondaryStatus": secondary, "ModelArtifacts": {}}
     if succeeded:
         output = job.spec.get("OutputDataConfig", {}).get("S3OutputPath", "s3://bucket/output")
         fields.update(ModelArtifacts={"S3ModelArtifacts": f"{output.rstrip('/')}/{name}/output/model.tar.gz"},
@@ -368,7 +369,7 @@ class ProcessingJobApi(SageMakerApi):
                     "ProcessingJobStatus", "ProcessingJobArn")
     states = JOB_STATES
 
-    def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _fields(self, job: Job, name: str, region: str) -> dict[str, Any]:
         if not self._succeeded(job):
             return {}
         born = self._epoch(job)
@@ -381,7 +382,7 @@ class TransformJobApi(SageMakerApi):
                     purge_reason="SageMaker has no DeleteTransformJob: a transform job is never forgotten")
     states = JOB_STATES
 
-    def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _fields(self, job: Job, name: str, region: str) -> dict[str, Any]:
         if not self._succeeded(job):
             return {}
         born = self._epoch(job)
@@ -395,15 +396,15 @@ class TuningJobApi(SageMakerApi):
                     "HyperParameterTuningJobName", "HyperParameterTuningJobStatus", "HyperParameterTuningJobArn")
     states = JOB_STATES
 
-    def _operations(self) -> Dict[str, Tuple[str, _Handler]]:
+    def _operations(self) -> dict[str, tuple[str, _Handler]]:
         return {**super()._operations(), "DescribeTrainingJob": ("status", self._describe_best)}
 
     def _not_found(self, name: str, region: str) -> AwsError:
         return AwsError("ResourceNotFound", f"Amazon SageMaker can't find a tuning job with name {name}")
 
-    def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _fields(self, job: Job, name: str, region: str) -> dict[str, Any]:
         done = self._succeeded(job)
-        fields: Dict[str, Any] = {
+        fields: dict[str, Any] = {
             "TrainingJobStatusCounters": {"Completed": 4 if done else 1, "InProgress": 0 if done else 2,
                                           "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0},
             "ObjectiveStatusCounters": {"Succeeded": 4 if done else 1, "Pending": 0 if done else 2, "Failed": 0},
@@ -420,7 +421,7 @@ class TuningJobApi(SageMakerApi):
             }
         return fields
 
-    def _describe_best(self, body: Dict[str, Any], region: str) -> Dict[str, Any]:
+    def _describe_best(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         """DescribeTrainingJob for the best job of a completed tuning job (a ledger read, not a status poll)."""
         name = body.get("TrainingJobName")
         parent = next((job for job in self.service.jobs() if self._succeeded(job) and job.idempotency_key
@@ -449,7 +450,7 @@ class RecommenderJobApi(SageMakerApi):
     def _not_found(self, name: str, region: str) -> AwsError:
         return AwsError("ResourceNotFound", f"Inference recommendations job {name} does not exist.")
 
-    def _fields(self, job: Job, name: str, region: str) -> Dict[str, Any]:
+    def _fields(self, job: Job, name: str, region: str) -> dict[str, Any]:
         if not self._succeeded(job):
             return {}
         return {"CompletionTime": self._epoch(job) + 300, "InferenceRecommendations": [{
@@ -472,7 +473,7 @@ class SageMakerServer(FakeServer):
 
 
 def _refuser(reason: str) -> Callable[..., None]:
-    def purge(job_id: Optional[str] = None) -> None:
+    def purge(job_id: str | None = None) -> None:
         raise NotModelled(reason)
 
     return purge

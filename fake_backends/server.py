@@ -19,7 +19,8 @@ null unless the job SUCCEEDED.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from aiohttp import web
 

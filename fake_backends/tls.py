@@ -64,7 +64,7 @@ def _made_here() -> Path:
     return directory
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def trust() -> Path:
     """Make (or reuse) the run's CA and make every HTTP stack in this process and its children trust it.
 
@@ -89,7 +89,7 @@ def untrusted_clients() -> frozenset:
     return _untrusting
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def server_context() -> ssl.SSLContext:
     """The server side: a certificate for 127.0.0.1 and localhost, issued by the run's CA."""
     import trustme

@@ -18,8 +18,9 @@ import concurrent.futures
 import contextlib
 import ssl
 import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Awaitable, Callable, ClassVar, Iterable, Iterator, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from aiohttp import web
 

@@ -4,7 +4,6 @@ from typing import List
 
 from test_broken_structure import Case, assert_fails_exactly, broken_connector_cases
 
-
 CASES: List[Case] = [
     # JobMetaV2.decode keeps old-format metas as JobMeta (a compatible upgrade), so this meta still
     # round-trips; with a plain decode, META-ROUNDTRIP would fail too (JobMeta in, JobMetaV2 out).

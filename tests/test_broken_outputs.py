@@ -3,7 +3,6 @@
 from typing import List
 
 import pytest
-
 from test_broken_structure import Case, assert_fails_exactly, broken_connector_cases
 
 CASES: List[Case] = [

@@ -3,7 +3,6 @@
 from typing import List
 
 import pytest
-
 from test_broken_structure import Case, assert_fails_exactly, broken_connector_cases
 
 CASES: List[Case] = [
@@ -26,9 +25,8 @@ def test_its_own_registration_or_a_new_version_is_no_collision(run_suite, connec
 
 
 def test_each_clause_leaves_flytekits_registry_as_it_found_it(run_suite) -> None:
-    from flytekit.extend.backend.base_connector import ConnectorRegistry
-
     import broken.structure  # noqa: F401  (its import registers the stand-in plugin: not the harness's doing)
+    from flytekit.extend.backend.base_connector import ConnectorRegistry
 
     before = dict(ConnectorRegistry._REGISTRY)
     run_suite("broken.structure.TaskTypeTaken", "-k", "PHASE-ACCEPTED or STRUCT-TASK-TYPE-FREE")

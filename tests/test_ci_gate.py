@@ -110,7 +110,8 @@ def test_waived_failure_is_waived_and_a_passing_waiver_is_stale(pytester: pytest
 
 @pytest.mark.parametrize("section, error", [
     ({"waiver": {}}, "unknown key 'waiver' (known: waivers)"),
-    ({"waivers": {"C": {"DELETE-PURGE": "x"}}}, "waivers.C: unknown clause ID 'DELETE-PURGE' (did you mean DELETE-PURGED?)"),
+    ({"waivers": {"C": {"DELETE-PURGE": "x"}}},
+     "waivers.C: unknown clause ID 'DELETE-PURGE' (did you mean DELETE-PURGED?)"),
     ({"waivers": {"C": {"DELETE-PURGED": "  "}}}, "waivers.C: DELETE-PURGED needs a reason"),
     ({"waivers": {"C": {"DELETE-PURGED": True}}}, "waivers.C: DELETE-PURGED needs a reason"),
     ({"waivers": {"C": ["DELETE-PURGED"]}}, "waivers.C: expected a table, got list"),
@@ -182,7 +183,8 @@ def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A site directory with one distribution declaring a working and a broken flytekit plugin."""
     site = tmp_path / "site"
     (site / "fakeplugins-1.0.dist-info").mkdir(parents=True)
-    (site / "fakeplugins-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplugins\nVersion: 1.0\n")
+    (site / "fakeplugins-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fakeplugins\nVersion: 1.0\n")
     (site / "fakeplugins-1.0.dist-info" / "entry_points.txt").write_text(
         "[flytekit.plugins]\ngood = fake_plugin_good\nbroken = fake_plugin_broken\n")
     (site / "fake_plugin_good.py").write_text(PLUGIN_GOOD)

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from test_broken_structure import failure_report
 
 from conformance.clause import Needs, all_clauses
-
-from test_broken_structure import failure_report
 
 VERDICTS = "broken.verdicts"
 PROJECT_TEMPLATE = """

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Callable, ContextManager, Dict, Iterator, List, Mapping, Optional
+from typing import Any
 
 SERVICES = ("openai", "databricks", "sagemaker", "bigquery")
 """Modules of this package that hold bindings, each with a ``BINDINGS`` list."""
@@ -34,7 +36,7 @@ class Binding:
     """The class as ``module.Qualname``, the way ``--connector`` names it."""
     distribution: str
     """The pip distribution that ships the connector (for the results page and install hints)."""
-    backend: Callable[[], ContextManager[Backend]]
+    backend: Callable[[], AbstractContextManager[Backend]]
     """Starts a fresh fake of the service (one per test, as the ``fake_job_service`` fixture)."""
     template: Callable[[Backend], Any]
     """The task template, built with the plugin's own task classes; may name the fake's address."""
@@ -70,7 +72,7 @@ ENTRY_POINTS = "flyte_connector_conformance.bindings"
 """Entry-point group through which another distribution ships bindings: each names a list of :class:`Binding`."""
 
 
-def all_bindings() -> List[Binding]:
+def all_bindings() -> list[Binding]:
     """Every binding the suite ships, in :data:`SERVICES` order, then those other distributions declare.
 
     A connector's own package (or a fakes package) declares, in its pyproject.toml::
@@ -80,7 +82,7 @@ def all_bindings() -> List[Binding]:
     """
     from importlib.metadata import entry_points
 
-    found: List[Binding] = []
+    found: list[Binding] = []
     for service in SERVICES:
         found.extend(importlib.import_module(f"{__name__}.{service}").BINDINGS)
     for declared in entry_points(group=ENTRY_POINTS):
@@ -88,7 +90,7 @@ def all_bindings() -> List[Binding]:
     return found
 
 
-def binding_for(connector_class: type) -> Optional[Binding]:
+def binding_for(connector_class: type) -> Binding | None:
     """The binding for this exact class, or None (subclasses are other connectors)."""
     spec = spec_of(connector_class)
     return next((binding for binding in all_bindings() if binding.connector == spec), None)
@@ -101,11 +103,11 @@ class BoundParts:
     backend: Backend
     template: Any
     inputs: Any
-    environment: Dict[str, str]
+    environment: dict[str, str]
 
 
 def subject(connector_class: type, factory: Any, template: Any, inputs: Any, backend: Any,
-            strategies: Dict[type, Any], parts: Optional[BoundParts]) -> Any:
+            strategies: dict[type, Any], parts: BoundParts | None) -> Any:
     """The :class:`conformance.run.Subject`; what the caller leaves None comes from the binding, if any."""
     from conformance.run import Subject
 
@@ -118,7 +120,7 @@ def subject(connector_class: type, factory: Any, template: Any, inputs: Any, bac
 
 
 @contextlib.contextmanager
-def bound(binding: Optional[Binding]) -> Iterator[Optional[BoundParts]]:
+def bound(binding: Binding | None) -> Iterator[BoundParts | None]:
     """Start the binding's fake and derive template, inputs and environment from it (None: unbound)."""
     if binding is None:
         yield None

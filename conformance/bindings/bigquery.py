@@ -13,7 +13,7 @@ ways google-cloud-bigquery and google-auth document:
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from conformance.bindings import Binding, registered_template
 
@@ -46,16 +46,16 @@ def _template(backend: Any) -> Any:
     return registered_template(task)
 
 
-def _inputs(backend: Any) -> Dict[str, Any]:
+def _inputs(backend: Any) -> dict[str, Any]:
     return {"version": 1}
 
 
-def _environment(backend: Any) -> Dict[str, str]:
+def _environment(backend: Any) -> dict[str, str]:
     return {"BIGQUERY_EMULATOR_HOST": backend.url, "GOOGLE_APPLICATION_CREDENTIALS": backend.credentials_file,
             "GOOGLE_CLOUD_PROJECT": PROJECT}
 
 
-BINDINGS: List[Binding] = [
+BINDINGS: list[Binding] = [
     Binding(
         connector="flytekitplugins.bigquery.connector.BigQueryConnector",
         distribution="flytekitplugins-bigquery",

@@ -14,7 +14,8 @@ DatabricksConnector), serialized with flytekit's own translator.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict, Iterator, List
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from conformance.bindings import Binding, registered_template
 
@@ -87,7 +88,7 @@ def _fake() -> Iterator[Any]:
         yield server
 
 
-def _environment(backend: Any) -> Dict[str, str]:
+def _environment(backend: Any) -> dict[str, str]:
     """Keep the plugin's namespace-secret lookup off any real cluster should ``kubernetes`` be installed:
     no in-cluster service host and no kubeconfig, so it falls back to the (canary) connector secret."""
     return {"KUBERNETES_SERVICE_HOST": "", "KUBECONFIG": "/nonexistent/conformance-kubeconfig"}
@@ -110,4 +111,4 @@ def _binding(connector: str, task_config: Callable[[str], Any]) -> Binding:
     )
 
 
-BINDINGS: List[Binding] = [_binding("DatabricksConnectorV2", _v2_config), _binding("DatabricksConnector", _v1_config)]
+BINDINGS: list[Binding] = [_binding("DatabricksConnectorV2", _v2_config), _binding("DatabricksConnector", _v1_config)]

@@ -8,7 +8,7 @@ secrets and is replaced by the suite's canary, so no credential is set here.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from conformance.bindings import Binding, registered_template
 
@@ -36,15 +36,15 @@ def _template(backend: Any) -> Any:
     return registered_template(task)
 
 
-def _inputs(backend: Any) -> Dict[str, Any]:
+def _inputs(backend: Any) -> dict[str, Any]:
     return {"input_file_id": INPUT_FILE_ID}
 
 
-def _environment(backend: Any) -> Dict[str, str]:
+def _environment(backend: Any) -> dict[str, str]:
     return {"OPENAI_BASE_URL": backend.base_url}
 
 
-BINDINGS: List[Binding] = [
+BINDINGS: list[Binding] = [
     Binding(
         connector="flytekitplugins.openai.batch.connector.BatchEndpointConnector",
         distribution="flytekitplugins-openai",

@@ -18,7 +18,8 @@ Not bound: the synchronous ``BotoConnector`` (the suite checks async connectors 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from conformance.bindings import Binding, registered_template
 
@@ -53,7 +54,7 @@ def _backend(api_name: str, **options: Any) -> Any:
     return start
 
 
-def _training_config() -> Dict[str, Any]:
+def _training_config() -> dict[str, Any]:
     """A CreateTrainingJob request for the built-in XGBoost algorithm (also the tuning job's definition)."""
     return {
         "AlgorithmSpecification": {"TrainingImage": "{images.xgboost}", "TrainingInputMode": "File"},
@@ -70,9 +71,8 @@ def _training_config() -> Dict[str, Any]:
 
 
 def endpoint_template(backend: Any) -> Any:
-    from flytekitplugins.awssagemaker_inference import SageMakerEndpointTask
-
     from flytekit import kwtypes
+    from flytekitplugins.awssagemaker_inference import SageMakerEndpointTask
 
     return registered_template(SageMakerEndpointTask(
         name="deploy_churn_endpoint",
@@ -84,9 +84,8 @@ def endpoint_template(backend: Any) -> Any:
 
 
 def training_template(backend: Any) -> Any:
-    from flytekitplugins.awssagemaker_training import SageMakerTrainingJobTask
-
     from flytekit import kwtypes
+    from flytekitplugins.awssagemaker_training import SageMakerTrainingJobTask
 
     config = {"TrainingJobName": "churn-xgboost-{idempotence_token}", **_training_config(),
               "HyperParameters": {"objective": "binary:logistic", "num_round": "50", "max_depth": "5"}}
@@ -96,9 +95,8 @@ def training_template(backend: Any) -> Any:
 
 
 def processing_template(backend: Any) -> Any:
-    from flytekitplugins.awssagemaker_processing import SageMakerProcessingJobTask
-
     from flytekit import kwtypes
+    from flytekitplugins.awssagemaker_processing import SageMakerProcessingJobTask
 
     config = {
         "ProcessingJobName": "churn-features-{idempotence_token}",
@@ -121,9 +119,8 @@ def processing_template(backend: Any) -> Any:
 
 
 def transform_template(backend: Any) -> Any:
-    from flytekitplugins.awssagemaker_batch_transform import SageMakerTransformJobTask
-
     from flytekit import kwtypes
+    from flytekitplugins.awssagemaker_batch_transform import SageMakerTransformJobTask
 
     config = {
         "TransformJobName": "churn-scores-{idempotence_token}",
@@ -138,9 +135,8 @@ def transform_template(backend: Any) -> Any:
 
 
 def tuning_template(backend: Any) -> Any:
-    from flytekitplugins.awssagemaker_hyperparameter_tuning import SageMakerHyperParameterTuningJobTask
-
     from flytekit import kwtypes
+    from flytekitplugins.awssagemaker_hyperparameter_tuning import SageMakerHyperParameterTuningJobTask
 
     config = {
         "HyperParameterTuningJobName": "churn-hpo-{idempotence_token}",
@@ -160,9 +156,8 @@ def tuning_template(backend: Any) -> Any:
 
 
 def recommender_template(backend: Any) -> Any:
-    from flytekitplugins.awssagemaker_inference_recommender import SageMakerInferenceRecommenderJobTask
-
     from flytekit import kwtypes
+    from flytekitplugins.awssagemaker_inference_recommender import SageMakerInferenceRecommenderJobTask
 
     config = {
         "JobName": "churn-recommend-{idempotence_token}",
@@ -202,7 +197,7 @@ def pythonic_template(config_class: str, module: str) -> Any:
 
 
 
-def _binding(connector: str, api: str, template: Any, inputs: Dict[str, str], notes: str) -> Binding:
+def _binding(connector: str, api: str, template: Any, inputs: dict[str, str], notes: str) -> Binding:
     return Binding(connector=connector, distribution=DISTRIBUTION, backend=_backend(api), template=template,
                    inputs=lambda backend: dict(inputs), environment=environment, notes=notes)
 
@@ -217,7 +212,7 @@ def _pythonic(module: str, config_class: str, api: str) -> Binding:
                    notes=f"Pythonic mode: the {module} job runs the task; the fake writes its outputs.pb")
 
 
-BINDINGS: List[Binding] = [
+BINDINGS: list[Binding] = [
     _binding("flytekitplugins.awssagemaker_inference.connector.SageMakerEndpointConnector", "EndpointApi",
              endpoint_template, {"endpoint_config_name": "churn-xgboost-config-v3"},
              "CreateEndpoint/DescribeEndpoint/DeleteEndpoint on the fake's endpoint family"),

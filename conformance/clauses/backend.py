@@ -12,6 +12,7 @@ from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import ConnectorCallError
 from conformance.platform import ACCEPTED_PHASES, describe
 
+
 def _ledger(backend) -> str:
     return ", ".join(f"{j.job_id}={j.state} (submits={j.submits}, cancels={j.cancels})" for j in backend.jobs()) \
         or "no jobs"

@@ -5,7 +5,7 @@ Each clause reaches one situation the platform produces and requires that delete
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from conformance.clause import ClauseFailure, Needs, clause
 from conformance.errors import ConnectorCallError

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any
 
 from conformance.clause import ClauseFailure, ClauseSkip, clause
 from conformance.errors import brief
@@ -27,7 +28,7 @@ SECONDS_PER_EXAMPLE = 0.05
 @dataclass(frozen=True)
 class FuzzProfile:
     min_examples: int
-    fixed_seed: Optional[int]
+    fixed_seed: int | None
     """None: a fresh seed per run (printed on failure); else every run replays the same examples."""
 
 
@@ -45,7 +46,7 @@ def profile(name: str) -> FuzzProfile:
     return PROFILES[name]
 
 
-def fuzz_plan(config) -> Tuple[int, int]:
+def fuzz_plan(config) -> tuple[int, int]:
     """(examples, seed): --connector-fuzz-examples raised to the profile's minimum; an explicit seed wins."""
     chosen = profile(config.fuzz_profile)
     examples = max(config.fuzz_examples, chosen.min_examples)
@@ -64,7 +65,7 @@ def fuzz_roundtrip(run) -> None:
                          "give strategies with the connector_metadata_strategies fixture")
     if unsupported:
         run.notes.append(f"META-FUZZ: fields left at their defaults: {unsupported}")
-    samples: List[bytes] = []
+    samples: list[bytes] = []
     loss = _loss_recording(meta_type, samples)
     examples, seed = fuzz_plan(run.config)
     search = run.runtime.run_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, examples, seed),
@@ -88,10 +89,10 @@ def fuzz_roundtrip(run) -> None:
     )
 
 
-def _loss_recording(meta_type: type, samples: List[bytes]) -> Callable[[Any], Optional[str]]:
+def _loss_recording(meta_type: type, samples: list[bytes]) -> Callable[[Any], str | None]:
     """The round-trip check; encodings that survive it are kept (a few) as upgrade snapshots."""
 
-    def loss(meta) -> Optional[str]:
+    def loss(meta) -> str | None:
         try:
             encoded = meta.encode()
             problem = data_loss(meta, meta_type.decode(encoded))
@@ -123,7 +124,7 @@ class _Search:
     """The loss did not reproduce on replay (the connector's encode/decode is not deterministic)."""
     unsatisfiable: bool = False
     """Every drawn value was rejected: no instance could be built from the type hints."""
-    internal: Optional[Exception] = None
+    internal: Exception | None = None
     """hypothesis itself failed: a harness error, never the connector's failure."""
 
 

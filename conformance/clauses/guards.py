@@ -41,30 +41,36 @@ def _findings(run, guard: str) -> List[str]:
     ledger = run.guards.ledger
     if not ledger.toured:
         ledger.toured = True
-        _tour(run)
+        ledger.tour_cut = _tour(run)
+    if ledger.tour_cut:
+        run.notes.append(f"{guard}: {ledger.tour_cut}")
     return ledger.findings(guard, also=run.guards.sightings)
 
 
-def _tour(run) -> None:
+def _tour(run) -> str:
     """Every clause that drives the connector, verdicts discarded: the guards record what each one does.
 
     Bounded by the lifecycle budget: a connector that hangs would otherwise cost a deadline per clause.
+    Returns why the tour stopped early, if it did.
     """
     from conformance.run import run_clause
 
     config = dataclasses.replace(run.config, isolate=False)
     began = time.monotonic()
+    cut = ""
     for toured in all_clauses():
         if toured.family == "guards" or toured.id in NOT_TOURED:
             continue
         if time.monotonic() - began > run.config.lifecycle_budget or run.runtime.crashed.is_set():
-            run.notes.append(f"guard tour stopped before {toured.id}: the connector is too slow or ended the loop")
+            cut = (f"judged on part of the suite only: the guard tour stopped before {toured.id} (the connector "
+                   f"is too slow for --connector-budget={run.config.lifecycle_budget:g}, or ended the loop)")
             break
         if run.backend is not None:
             run.backend.reset()
         run_clause(toured, run.subject, run.runtime, config)
     if run.backend is not None:
         run.backend.reset()
+    return cut
 
 
 def _listing(items: List[str]) -> str:

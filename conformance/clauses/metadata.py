@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
-from conformance.fresh_process import reencode
 from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import brief
+from conformance.fresh_process import reencode
 from conformance.roundtrip import data_loss, first_difference
 
 ROUNDTRIP_CONSEQUENCE = (
@@ -47,7 +48,7 @@ def encode_returns_bytes(run) -> None:
     )
 
 
-def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], Optional[str]] = data_loss) -> tuple:
+def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], str | None] = data_loss) -> tuple:
     """(encoded bytes, problem or None) for decode(encode(meta)) under the call deadline."""
     meta_type = run.connector.metadata_type
 
@@ -138,7 +139,7 @@ def fresh_process(run) -> None:
     )
 
 
-def _decode_elsewhere(run, encoded: bytes, original: Any) -> Optional[str]:
+def _decode_elsewhere(run, encoded: bytes, original: Any) -> str | None:
     meta_type = run.connector.metadata_type
     timeout = max(30.0, run.config.call_deadline)  # the child may still be importing flytekit
     reencoded, why = reencode(meta_type.__module__, meta_type.__qualname__, encoded, timeout)

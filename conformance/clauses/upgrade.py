@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import brief
@@ -71,7 +71,7 @@ def missing_field(run) -> None:
                              "dataclass constructor fill them in.")
 
 
-def _require_decodes(run, meta_type: type, fields: Dict[str, Any], *, change: str, expected: str, when: str,
+def _require_decodes(run, meta_type: type, fields: dict[str, Any], *, change: str, expected: str, when: str,
                      fix: str) -> None:
     """The create() meta changed as a stored one would be (``change``) must still decode."""
     problem = _decode_variant(run, meta_type, fields)
@@ -89,7 +89,7 @@ def _has_default(field: dataclasses.Field) -> bool:
     return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
 
 
-def _json_meta(run) -> Tuple[type, Dict[str, Any]]:
+def _json_meta(run) -> tuple[type, dict[str, Any]]:
     """metadata_type and the create() meta as a JSON object; skips what other clauses already explain."""
     from flytekit.extend.backend.base_connector import ResourceMeta
 
@@ -110,8 +110,8 @@ def _json_meta(run) -> Tuple[type, Dict[str, Any]]:
     return meta_type, fields
 
 
-def _decode_variant(run, meta_type: type, fields: Dict[str, Any]) -> Optional[str]:
-    def attempt() -> Optional[str]:
+def _decode_variant(run, meta_type: type, fields: dict[str, Any]) -> str | None:
+    def attempt() -> str | None:
         try:
             meta_type.decode(json.dumps(fields).encode("utf-8"))
         except Exception as exc:

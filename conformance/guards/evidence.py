@@ -45,6 +45,8 @@ class Ledger:
         self._sightings: List[Sighting] = []
         self._lock = threading.Lock()
         self.toured = False
+        self.tour_cut = ""
+        """Why the guard tour stopped early, if it did: the verdicts then cover part of the suite."""
         self.decoded = 0
         """decode() calls watched: META-NO-PICKLE's evidence that there was something to check."""
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import aiohttp
-
 import time
 from typing import Any, Dict, Optional, Tuple
 
+import aiohttp
 from flyteidl.core.execution_pb2 import TaskExecution
 from flytekit.extend.backend.base_connector import Resource
 from flytekit.models.literals import LiteralMap

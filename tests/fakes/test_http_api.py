@@ -62,7 +62,8 @@ def server() -> Iterator[FakeJobServer]:
 
 def test_submit_returns_the_job_in_state_submitted(server: FakeJobServer) -> None:
     reply = call(server, "POST", "/jobs", {"spec": {"q": 1}, "inputs": {"x": 2}, "idempotency_key": None})
-    assert (reply.status, reply.body) == (200, {"job_id": "job-1", "state": "SUBMITTED", "message": None, "outputs": None})
+    assert (reply.status, reply.body) == (
+        200, {"job_id": "job-1", "state": "SUBMITTED", "message": None, "outputs": None})
     assert reply.headers["Content-Type"].startswith("application/json")
     (job,) = server.jobs()
     assert (job.spec, job.inputs, job.idempotency_key) == ({"q": 1}, {"x": 2}, None)
@@ -112,7 +113,8 @@ def test_list_returns_every_job(server: FakeJobServer) -> None:
     first, second = submit(server), submit(server)
     reply = call(server, "GET", "/jobs")
     assert reply.status == 200
-    assert [(job["job_id"], job["state"]) for job in reply.body["jobs"]] == [(first, "SUBMITTED"), (second, "SUBMITTED")]
+    listed = [(job["job_id"], job["state"]) for job in reply.body["jobs"]]
+    assert listed == [(first, "SUBMITTED"), (second, "SUBMITTED")]
 
 
 def test_outputs_are_409_until_succeeded(server: FakeJobServer) -> None:
@@ -275,7 +277,7 @@ def test_the_server_is_the_control_plane(server: FakeJobServer) -> None:
 def test_start_stop_leaves_no_thread_and_closes_the_port() -> None:
     server = FakeJobServer()
     with pytest.raises(RuntimeError):
-        server.url
+        server.url  # noqa: B018 - reading it is the test
     with server:
         port = port_of(server.url)
         with pytest.raises(RuntimeError):
