@@ -15,13 +15,17 @@ import math
 import types
 import typing
 from collections.abc import Mapping, Sequence, Set
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["first_difference", "data_loss", "type_problem"]
 
 _MAX_REPR = 80
 
-_Comparator = Callable[[object, object, str, bool], Optional[str]]
+# Any, not object: each comparator takes the narrower type _comparator_for picked it for.
+_Comparator = Callable[[Any, Any, str, bool], Optional[str]]
 _KINDS = ((list, tuple), (set, frozenset))
 """Types that are the same data to a connector that reads its meta back through its type hints."""
 
@@ -72,7 +76,7 @@ def _comparator_for(value: object) -> _Comparator:
     return _compare_values
 
 
-def _compare_dataclasses(expected: object, actual: object, path: str, exact: bool) -> Optional[str]:
+def _compare_dataclasses(expected: DataclassInstance, actual: object, path: str, exact: bool) -> Optional[str]:
     # All fields, not only init ones: a field computed in __post_init__ that
     # decodes differently is still a difference the connector would see.
     return _first(
@@ -230,12 +234,14 @@ def _generic_problem(value: object, origin: object, args: tuple, path: str) -> O
         return problem
     if not args:
         return None
-    if issubclass(origin, tuple):
+    # value is an origin instance (checked above); the isinstance checks repeat that for the type checker.
+    if issubclass(origin, tuple) and isinstance(value, tuple):
         return _tuple_problem(value, args, path)
-    if issubclass(origin, Mapping) and len(args) == 2:
+    if issubclass(origin, Mapping) and isinstance(value, Mapping) and len(args) == 2:
         return _first(type_problem(key, args[0], f"{path} key") or type_problem(item, args[1], f"{path}[{_short(key)}]")
                       for key, item in value.items())
-    if issubclass(origin, (Sequence, Set)) and not isinstance(value, (str, bytes)):
+    if (issubclass(origin, (Sequence, Set)) and isinstance(value, (Sequence, Set))
+            and not isinstance(value, (str, bytes))):
         return _first(type_problem(item, args[0], f"{path}[{index}]") for index, item in enumerate(value))
     return None
 
