@@ -6,11 +6,12 @@ never with a traceback through our own code.
 
 from __future__ import annotations
 
+import abc
 import importlib
 import inspect
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 from conformance.errors import brief
 
@@ -32,8 +33,8 @@ def require_supported_flytekit() -> None:
             f"flytekit {version} is not supported: this suite needs flytekit >= 1.16.0, where "
             f"AsyncConnectorBase exists (earlier releases call it AsyncAgentBase) ({brief(exc)})"
         ) from None
-    version = tuple(int(p) for p in flytekit.__version__.split(".")[:3] if p.isdigit())
-    if version and version < MIN_FLYTEKIT:
+    release = tuple(int(p) for p in flytekit.__version__.split(".")[:3] if p.isdigit())
+    if release and release < MIN_FLYTEKIT:
         raise ConnectorLoadError(f"flytekit {flytekit.__version__} is not supported: need >= 1.16.0")
 
 
@@ -100,6 +101,7 @@ def validate_connector_class(obj: Any, spec: str) -> type:
             f"(bases: {', '.join(b.__name__ for b in obj.__mro__[1:-1]) or 'object'})"
         )
     if inspect.isabstract(obj):
-        missing = ", ".join(sorted(obj.__abstractmethods__))
+        # isabstract() means a non-empty __abstractmethods__, which ABCMeta sets (AsyncConnectorBase is an ABC).
+        missing = ", ".join(sorted(cast(abc.ABCMeta, obj).__abstractmethods__))
         raise ConnectorLoadError(f"{spec}: {obj.__name__} is abstract (does not implement {missing})")
     return obj
