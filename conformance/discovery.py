@@ -56,8 +56,7 @@ def discover() -> Loaded:
 def _entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 
-    found = entry_points()
-    group = found.select(group=GROUP) if hasattr(found, "select") else found.get(GROUP, [])
+    group = entry_points().select(group=GROUP)  # has select() on every Python the suite supports (>= 3.10)
     return list({plugin.name: plugin for plugin in group}.values())  # a dist on sys.path twice lists twice
 
 
@@ -91,7 +90,8 @@ def _implicit_plugins_deferred() -> Iterator[None]:
     hiding the group during the first import lets :func:`discover` load and report each one.
     """
     names = ["importlib.metadata"] + (["importlib_metadata"] if sys.version_info < (3, 10) else [])
-    modules = [importlib.import_module(name) for name in names]  # flytekit uses the backport before 3.10
+    # Any: ModuleType declares no entry_points attribute to patch. flytekit uses the backport before 3.10.
+    modules: list[Any] = [importlib.import_module(name) for name in names]
     originals = [module.entry_points for module in modules]
 
     def hiding(original: Any) -> Any:
