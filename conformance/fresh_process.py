@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
+from typing import IO, cast
 
 HASH_SEED = "4242"
 _SERVE = """
@@ -49,6 +50,7 @@ class DecoderProcess:
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=env,
                                        pass_fds=(theirs,))
         os.close(theirs)
+        self._requests = cast(IO[str], self._child.stdin)  # not None: stdin=PIPE
         self._answers = os.fdopen(answers, "r")
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fresh-process-reader")
 
@@ -61,8 +63,8 @@ class DecoderProcess:
         request = {"module": module, "qualname": qualname, "data": base64.b64encode(data).decode(),
                    "path": [p for p in sys.path if p]}
         try:
-            self._child.stdin.write(json.dumps(request) + "\n")
-            self._child.stdin.flush()
+            self._requests.write(json.dumps(request) + "\n")
+            self._requests.flush()
             line = self._reader.submit(self._answers.readline).result(timeout=timeout)
         except TimeoutError:
             self.close()

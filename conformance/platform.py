@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from flyteidl.admin import agent_pb2
@@ -141,7 +142,8 @@ class Platform:
         """A whole attempt: create, sync get, poll to a terminal phase."""
         return self.poll(self.start(attempt))
 
-    def _call(self, method: str, request, summarize: Callable) -> object:
+    # Any: the response's message type follows ``method``, the stub's RPC looked up by name.
+    def _call(self, method: str, request, summarize: Callable) -> Any:
         """One unary RPC with the per-call deadline; a loop killed by connector code ends it at once.
 
         A blocking call, not ``.future()``: on a sync channel every future starts a gRPC thread. The

@@ -14,7 +14,7 @@ import inspect
 import logging
 import threading
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import grpc
@@ -106,7 +106,7 @@ class ServiceRuntime:
         await server.start()
         return server, port
 
-    def _submit(self, coro: Awaitable) -> concurrent.futures.Future:
+    def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def install(self, connector: Any) -> None:
