@@ -8,7 +8,6 @@ import os
 from typing import List
 
 import pytest
-
 from test_broken_structure import Case, assert_fails_exactly, broken_connector_cases, failure_report
 
 GUARDS = ("LOOP-BLOCKING", "SECRET-CANARY", "NET-EGRESS", "META-NO-PICKLE", "HYGIENE")

@@ -29,7 +29,7 @@ from conformance.errors import EgressRefused
 from conformance.guards.net_egress import EgressGuard
 from conformance.guards.secret_canary import SecretCanaries
 from conformance.guards.unsafe_metadata import audited, is_pickle_stream
-from conformance.reference import JobMeta, ReferenceConnector
+from conformance.reference import JobMeta, ReferenceConnector, Unavailable
 
 GUARD_CLAUSES = " or ".join(c.id for c in all_clauses() if c.family == "guards")
 HANG = 3.0
@@ -187,9 +187,8 @@ def test_isolation_reports_process_deaths_as_failures_and_the_session_report_app
 
 
 def test_isolated_clause_steers_the_parent_process_backend() -> None:
-    from fake_backends import serve_jobs
-
     from conformance import Subject, check_connector
+    from fake_backends import serve_jobs
 
     with serve_jobs(default_outputs={"y": 1}) as backend:
         subject = Subject("ReferenceConnector", lambda: ReferenceConnector(base_url=backend.url), backend=backend)
@@ -333,6 +332,6 @@ def test_observed_methods_keep_their_kind_and_signature() -> None:
     assert not inspect.iscoroutinefunction(connector.get) and inspect.iscoroutinefunction(reference.get)
     assert connector.get.__wrapped__ and reference.get.__wrapped__
     assert list(inspect.signature(connector.get).parameters) == ["resource_meta", "kwargs"]
-    with pytest.raises(Exception):
+    with pytest.raises(Unavailable):
         connector.delete(JobMeta(job_id="j", submitted_at=0.0))  # nothing listens on port 9
     assert seen == ["the exception delete() raised"]

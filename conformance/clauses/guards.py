@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, List, Tuple
+from collections.abc import Callable
 
 from conformance.clause import ClauseFailure, ClauseSkip, Level, all_clauses, clause
 from conformance.errors import ConnectorCallError
@@ -36,7 +36,7 @@ DECODE_SAMPLES = 10
 """Metas drawn from metadata_type's type hints that META-NO-PICKLE encodes and decodes itself."""
 
 
-def _findings(run, guard: str) -> List[str]:
+def _findings(run, guard: str) -> list[str]:
     """What ``guard`` saw for this connector anywhere, after touring the suite once in this process."""
     ledger = run.guards.ledger
     if not ledger.toured:
@@ -73,7 +73,7 @@ def _tour(run) -> str:
     return cut
 
 
-def _listing(items: List[str]) -> str:
+def _listing(items: list[str]) -> str:
     more = f"\n... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
     return "\n".join(items[:SHOWN]) + more
 
@@ -121,7 +121,7 @@ def secret_canary(run) -> None:
 
 @clause("META-NO-PICKLE", fact="F-WIRE-2")
 def meta_no_pickle(run) -> None:
-    """The encoded meta is no pickle and decode() runs no code: whoever edits a stored meta must not run code (F-WIRE-2)."""
+    """The encoded meta is no pickle and decode() runs no code: editing a stored meta must not run code (F-WIRE-2)."""
     _decode_created(run)
     _decode_samples(run)
     found = _findings(run, "META-NO-PICKLE")
@@ -220,9 +220,9 @@ def hygiene(run) -> None:
     )
 
 
-def _exercise(run) -> List[Tuple[str, Snapshot]]:
+def _exercise(run) -> list[tuple[str, Snapshot]]:
     """Each step on the same instance, a failing call ending only its own step; a snapshot after each."""
-    steps: List[Tuple[str, Callable[[], None]]] = [
+    steps: list[tuple[str, Callable[[], None]]] = [
         ("a lifecycle, then DeleteTask", lambda: run.platform.delete(run.platform.run().meta)),
         ("DeleteTask right after CreateTask", lambda: run.platform.delete(run.platform.create()[1])),
         ("DeleteTask twice", lambda: _delete_twice(run)),

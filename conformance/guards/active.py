@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from conformance.config import ConformanceConfig
 from conformance.guards.blocking_calls import BlockingCalls
@@ -29,25 +29,25 @@ from conformance.guards.unsafe_metadata import AuditEvent, is_pickle_stream, wat
 
 class ActiveGuards:
     def __init__(self, loop_watch: LoopWatch, config: ConformanceConfig, where: str = "",
-                 ledger: Optional[Ledger] = None):
+                 ledger: Ledger | None = None):
         self.loop_watch = loop_watch
         self.config = config
         self.where = where
         """The clause these guards watch: what a sighting names."""
         self.ledger = ledger if ledger is not None else Ledger()
-        self.code: Optional[ConnectorCode] = None
-        self.stalls: List[Stall] = []
+        self.code: ConnectorCode | None = None
+        self.stalls: list[Stall] = []
         self.canaries = SecretCanaries()
-        self.egress: Optional[EgressGuard] = None if config.allow_network else EgressGuard()
+        self.egress: EgressGuard | None = None if config.allow_network else EgressGuard()
         self.blocking = BlockingCalls(loop_watch)
-        self.sightings: List[Sighting] = []
+        self.sightings: list[Sighting] = []
         self._lock = threading.Lock()
-        self._records: List[Any] = []
-        self._stack: Optional[contextlib.ExitStack] = None
+        self._records: list[Any] = []
+        self._stack: contextlib.ExitStack | None = None
         self.routes_before = _routes()
         """flytekit's routing table before the harness installs this clause's connector: as production has it."""
 
-    def __enter__(self) -> "ActiveGuards":
+    def __enter__(self) -> ActiveGuards:
         self._stack = contextlib.ExitStack()
         self._stack.callback(self._publish)  # runs last: after every guard below has stopped
         self._stack.callback(_restore_routes, self.routes_before)
@@ -76,7 +76,7 @@ class ActiveGuards:
     def _returned(self, where: str, text: str) -> None:
         self._saw("SECRET-CANARY", self.canaries.leaks(where, text))
 
-    def _decoded(self, data: bytes, events: List[AuditEvent]) -> None:
+    def _decoded(self, data: bytes, events: list[AuditEvent]) -> None:
         self.ledger.decoded += 1
         if is_pickle_stream(data):
             self._add("META-NO-PICKLE", "pickle stream",
@@ -85,7 +85,7 @@ class ActiveGuards:
             self._add("META-NO-PICKLE", f"{event.event} {describe(self.code.innermost(event.stack))}",
                       f"decode() {event.render(self.code)}")
 
-    def _saw(self, guard: str, texts: List[str]) -> None:
+    def _saw(self, guard: str, texts: list[str]) -> None:
         for text in texts:
             self._add(guard, text, text)
 
@@ -105,18 +105,18 @@ class ActiveGuards:
             self._add("NET-EGRESS", attempt.destination, f"refused {attempt.render(self.code)}")
         self.ledger.add(self.sightings)
 
-    def notes(self) -> List[str]:
+    def notes(self) -> list[str]:
         """What a passing clause should still tell the author (the guard clauses fail on these)."""
         return list(dict.fromkeys(f"{sighting.guard}: {sighting.what}" for sighting in self.sightings))
 
 
-def _routes() -> Dict[Any, Any]:
+def _routes() -> dict[Any, Any]:
     from flytekit.extend.backend.base_connector import ConnectorRegistry
 
     return dict(ConnectorRegistry._REGISTRY)
 
 
-def _restore_routes(routes: Dict[Any, Any]) -> None:
+def _restore_routes(routes: dict[Any, Any]) -> None:
     """Undo the harness's installs, so the next clause (and STRUCT-TASK-TYPE-FREE) sees production's registry."""
     from flytekit.extend.backend.base_connector import ConnectorRegistry
 

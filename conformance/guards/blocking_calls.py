@@ -17,8 +17,9 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 from conformance.guards.frames import ConnectorCode, StackEntry, current_stack, describe, importing
 from conformance.guards.loop_watch import LoopWatch
@@ -51,17 +52,17 @@ class BlockingCalls:
 
     def __init__(self, loop_watch: LoopWatch):
         self._loop_watch = loop_watch
-        self.code: Optional[ConnectorCode] = None
-        self.calls: List[BlockingCall] = []
+        self.code: ConnectorCode | None = None
+        self.calls: list[BlockingCall] = []
 
-    def __enter__(self) -> "BlockingCalls":
+    def __enter__(self) -> BlockingCalls:
         _activate(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         _deactivate(self)
 
-    def seen(self, what: Callable[[], str], sock: Optional[socket.socket] = None) -> None:
+    def seen(self, what: Callable[[], str], sock: socket.socket | None = None) -> None:
         """Record ``what()`` if it runs on the loop thread, in connector code, on a blocking socket."""
         code = self.code
         if code is None or threading.get_ident() != self._loop_watch.loop_thread_id or self._loop_watch.exempted:
@@ -81,9 +82,9 @@ def _non_blocking(sock: Any) -> bool:
         return True  # closed or not a socket: nothing to wait on
 
 
-_active: List[BlockingCalls] = []
+_active: list[BlockingCalls] = []
 _lock = threading.Lock()
-_saved: Dict[str, Any] = {}
+_saved: dict[str, Any] = {}
 _hooked = False
 
 

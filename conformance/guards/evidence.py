@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Dict, Iterable, List
 
 SHOWN_PLACES = 4
 
@@ -42,7 +42,7 @@ class Ledger:
     """The sightings of one connector; ``toured`` once the guard tour ran in this process."""
 
     def __init__(self) -> None:
-        self._sightings: List[Sighting] = []
+        self._sightings: list[Sighting] = []
         self._lock = threading.Lock()
         self.toured = False
         self.tour_cut = ""
@@ -54,12 +54,12 @@ class Ledger:
         with self._lock:
             self._sightings.extend(sightings)
 
-    def findings(self, guard: str, also: Iterable[Sighting] = (), one_offs: bool = False) -> List[str]:
+    def findings(self, guard: str, also: Iterable[Sighting] = (), one_offs: bool = False) -> list[str]:
         """One line per site the guard saw (here and in ``also``): the first text, and the clauses it was seen in.
 
         With ``one_offs``, the sites seen only once whose sightings may be noise, instead of the firm ones.
         """
-        seen: Dict[str, List[Sighting]] = {}
+        seen: dict[str, list[Sighting]] = {}
         with self._lock:
             for sighting in [*self._sightings, *also]:
                 if sighting.guard == guard:
@@ -72,12 +72,12 @@ class Ledger:
         return lines
 
 
-def _places(wheres: List[str]) -> str:
+def _places(wheres: list[str]) -> str:
     more = len(wheres) - SHOWN_PLACES
     return ", ".join(wheres[:SHOWN_PLACES]) + (f" and {more} more" if more > 0 else "")
 
 
-_LEDGERS: "weakref.WeakKeyDictionary[object, Dict[str, Ledger]]" = weakref.WeakKeyDictionary()
+_LEDGERS: weakref.WeakKeyDictionary[object, dict[str, Ledger]] = weakref.WeakKeyDictionary()
 _LEDGERS_LOCK = threading.Lock()
 
 

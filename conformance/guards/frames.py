@@ -10,14 +10,14 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+from collections.abc import Iterable
 from types import FrameType
-from typing import Iterable, List, Optional, Set, Tuple
 
 HARNESS_PACKAGE = __name__.split(".")[0]
 _NOT_CONNECTOR_PACKAGES = frozenset({HARNESS_PACKAGE, "flytekit", "builtins", "abc", "typing"})
 REFERENCE_MODULE = f"{HARNESS_PACKAGE}.reference"
 
-StackEntry = Tuple[str, int, str]
+StackEntry = tuple[str, int, str]
 """(file name, line number, function name) of one frame."""
 
 
@@ -25,8 +25,8 @@ class ConnectorCode:
     """The files and package directories that hold a connector class's own code."""
 
     def __init__(self, connector_class: type):
-        self.files: Set[str] = set()
-        self.dirs: Set[str] = set()
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
         for cls in connector_class.__mro__:
             self._add(sys.modules.get(cls.__module__))
 
@@ -46,15 +46,15 @@ class ConnectorCode:
         path = os.path.abspath(filename)
         return path in self.files or any(path.startswith(d) for d in self.dirs)
 
-    def innermost(self, stack: Iterable[StackEntry]) -> Optional[StackEntry]:
+    def innermost(self, stack: Iterable[StackEntry]) -> StackEntry | None:
         """The innermost frame of ``stack`` (outermost first) in connector code, if any."""
         mine = [entry for entry in stack if self.contains(entry[0])]
         return mine[-1] if mine else None
 
 
-def stack_of(frame: Optional[FrameType]) -> List[StackEntry]:
+def stack_of(frame: FrameType | None) -> list[StackEntry]:
     """The stack ending at ``frame``, outermost first, without reading source (cheap enough to sample)."""
-    entries: List[StackEntry] = []
+    entries: list[StackEntry] = []
     while frame is not None:
         entries.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
         frame = frame.f_back
@@ -62,7 +62,7 @@ def stack_of(frame: Optional[FrameType]) -> List[StackEntry]:
     return entries
 
 
-def current_stack() -> List[StackEntry]:
+def current_stack() -> list[StackEntry]:
     return stack_of(sys._getframe(1))
 
 
@@ -71,7 +71,7 @@ def importing(stack: Iterable[StackEntry]) -> bool:
     return any(entry[0].startswith("<frozen importlib") for entry in stack)
 
 
-def describe(entry: Optional[StackEntry]) -> str:
+def describe(entry: StackEntry | None) -> str:
     """``file.py:12 in get: time.sleep(0.3)``: where, and the line itself."""
     if entry is None:
         return "outside the connector's own frames (a task or thread it started?)"

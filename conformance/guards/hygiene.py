@@ -11,8 +11,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Sequence, Tuple
 
 from conformance.guards.frames import ConnectorCode, describe, stack_of
 
@@ -22,9 +22,9 @@ HARNESS_THREAD_PREFIXES = ("connector-service", "fake-")
 
 @dataclass(frozen=True)
 class Snapshot:
-    threads: FrozenSet[threading.Thread]
-    children: FrozenSet[int]
-    sockets: FrozenSet[str]
+    threads: frozenset[threading.Thread]
+    children: frozenset[int]
+    sockets: frozenset[str]
 
 
 def snapshot() -> Snapshot:
@@ -32,7 +32,7 @@ def snapshot() -> Snapshot:
     return Snapshot(threads, _children(), _sockets())
 
 
-def _children() -> FrozenSet[int]:
+def _children() -> frozenset[int]:
     mine = str(os.getpid())
     found = set()
     for entry in _listdir("/proc"):
@@ -47,7 +47,7 @@ def _children() -> FrozenSet[int]:
     return frozenset(found)
 
 
-def _sockets() -> FrozenSet[str]:
+def _sockets() -> frozenset[str]:
     found = set()
     for fd in _listdir("/proc/self/fd"):
         try:
@@ -59,7 +59,7 @@ def _sockets() -> FrozenSet[str]:
     return frozenset(found)
 
 
-def _listdir(path: str) -> List[str]:
+def _listdir(path: str) -> list[str]:
     try:
         return os.listdir(path)
     except OSError:
@@ -67,7 +67,7 @@ def _listdir(path: str) -> List[str]:
 
 
 def leftovers(before: Snapshot, code: ConnectorCode, grace: float,
-              steps: Sequence[Tuple[str, Snapshot]] = ()) -> List[str]:
+              steps: Sequence[tuple[str, Snapshot]] = ()) -> list[str]:
     """What is new since ``before`` and still there after ``grace`` seconds (closing can take a moment),
     each with the step after which it first showed (``steps``: a name and a snapshot taken after it)."""
     deadline = time.monotonic() + grace
@@ -78,7 +78,7 @@ def leftovers(before: Snapshot, code: ConnectorCode, grace: float,
         time.sleep(0.05)
 
 
-def _new_since(before: Snapshot, code: ConnectorCode, steps: Sequence[Tuple[str, Snapshot]]) -> List[str]:
+def _new_since(before: Snapshot, code: ConnectorCode, steps: Sequence[tuple[str, Snapshot]]) -> list[str]:
     now = snapshot()
     frames = sys._current_frames()
 
@@ -90,7 +90,7 @@ def _new_since(before: Snapshot, code: ConnectorCode, steps: Sequence[Tuple[str,
                f"{describe(code.innermost(stack_of(frames.get(t.ident))))}){during('threads', t)}"
                for t in now.threads - before.threads if t.is_alive()]
     children = [f"child process {pid}{during('children', pid)}" for pid in sorted(now.children - before.children)]
-    sockets: Dict[str, int] = {}
+    sockets: dict[str, int] = {}
     for sock in now.sockets - before.sockets:
         where = during("sockets", sock)
         sockets[where] = sockets.get(where, 0) + 1

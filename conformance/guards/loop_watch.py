@@ -17,8 +17,8 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
 
 from conformance.guards.frames import ConnectorCode, StackEntry, describe, importing, stack_of
 
@@ -43,7 +43,7 @@ class _Sighting:
 
     stamp: float
     frame: StackEntry
-    stall: Optional[Stall] = None
+    stall: Stall | None = None
 
     def same_place(self, stamp: float, frame: StackEntry) -> bool:
         """Same stall, same connector function (a busy loop moves between lines)."""
@@ -54,7 +54,7 @@ class _Sighting:
 class _Recording:
     code: ConnectorCode
     threshold: float
-    stalls: List[Stall]
+    stalls: list[Stall]
 
 
 class LoopWatch:
@@ -66,9 +66,9 @@ class LoopWatch:
         self._last_beat = time.monotonic()
         self._beat_cpu = 0.0
         """The loop thread's CPU time at its last beat (``time.thread_time`` there)."""
-        self._recording: Optional[_Recording] = None
+        self._recording: _Recording | None = None
         self._exempt = 0
-        self._seen: Optional[_Sighting] = None
+        self._seen: _Sighting | None = None
         self._stop = threading.Event()
         loop.call_soon_threadsafe(self._beat)
         self._thread = threading.Thread(target=self._watch, name="connector-service-watchdog", daemon=True)
@@ -81,9 +81,9 @@ class LoopWatch:
             self._loop.call_later(TICK, self._beat)
 
     @contextlib.contextmanager
-    def recording(self, code: ConnectorCode, threshold: float) -> Iterator[List[Stall]]:
+    def recording(self, code: ConnectorCode, threshold: float) -> Iterator[list[Stall]]:
         """Record the stalls over ``threshold`` seconds caused by ``code`` until the block ends."""
-        stalls: List[Stall] = []
+        stalls: list[Stall] = []
         outer, self._recording = self._recording, _Recording(code, threshold, stalls)
         try:
             yield stalls
@@ -91,7 +91,7 @@ class LoopWatch:
             self._recording = outer  # the guard tour records each clause inside a guard clause's recording
 
     @property
-    def loop_thread_id(self) -> Optional[int]:
+    def loop_thread_id(self) -> int | None:
         return self._loop_thread.ident
 
     @property

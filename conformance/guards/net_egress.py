@@ -13,7 +13,7 @@ import ipaddress
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any
 
 from conformance.errors import EgressRefused
 from conformance.guards.frames import ConnectorCode, StackEntry, current_stack, describe
@@ -25,7 +25,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost
 class EgressAttempt:
     destination: str
     how: str
-    stack: List[StackEntry]
+    stack: list[StackEntry]
 
     def render(self, code: ConnectorCode) -> str:
         return f"{self.how} {self.destination} from {describe(code.innermost(self.stack))}"
@@ -51,10 +51,10 @@ class EgressGuard:
     """Context manager: refuses non-loopback connects and lookups process-wide; ``attempts`` lists them."""
 
     def __init__(self) -> None:
-        self.attempts: List[EgressAttempt] = []
+        self.attempts: list[EgressAttempt] = []
         self._lock = threading.Lock()
 
-    def _refuse(self, host: Any, port: Any, how: str) -> Optional[EgressRefused]:
+    def _refuse(self, host: Any, port: Any, how: str) -> EgressRefused | None:
         if is_local(host):
             return None
         destination = f"{host}:{port}"
@@ -62,7 +62,7 @@ class EgressGuard:
             self.attempts.append(EgressAttempt(destination, how, current_stack()))
         return EgressRefused(destination)
 
-    def __enter__(self) -> "EgressGuard":
+    def __enter__(self) -> EgressGuard:
         self._saved = (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo)
         connect, connect_ex, getaddrinfo = self._saved
         guard = self
@@ -86,7 +86,7 @@ class EgressGuard:
         socket.getaddrinfo = guarded_getaddrinfo
         return self
 
-    def _check(self, sock: socket.socket, address: Any) -> Optional[EgressRefused]:
+    def _check(self, sock: socket.socket, address: Any) -> EgressRefused | None:
         if sock.family not in (socket.AF_INET, socket.AF_INET6):
             return None  # unix sockets and the like stay on this machine
         return self._refuse(address[0], address[1], "connect to")

@@ -13,7 +13,8 @@ import contextlib
 import functools
 import inspect
 import traceback
-from typing import Any, Callable, List, Tuple
+from collections.abc import Callable
+from typing import Any
 
 METHODS = ("create", "get", "delete", "get_logs", "get_metrics")
 RESOURCE_FIELDS = ("message", "log_links", "custom_info", "outputs")
@@ -68,7 +69,7 @@ def _exception_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc))
 
 
-def texts_of(what: str, result: Any) -> List[Tuple[str, str]]:
+def texts_of(what: str, result: Any) -> list[tuple[str, str]]:
     """Where in ``result`` each text is: a Resource field by field, a meta as fields and encoded bytes."""
     from flytekit.extend.backend.base_connector import Resource, ResourceMeta
 

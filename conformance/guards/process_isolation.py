@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection, Pipe
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any
 
 from conformance.clause import Clause, ClauseFailure
 from conformance.config import ConformanceConfig
@@ -47,7 +47,7 @@ def clause_bound(config: ConformanceConfig) -> float:
     return STARTUP_ALLOWANCE + 3 * config.lifecycle_budget + 10 * config.call_deadline
 
 
-def run_isolated(clause: Clause, subject: "Subject", config: ConformanceConfig) -> "ClauseResult":
+def run_isolated(clause: Clause, subject: Subject, config: ConformanceConfig) -> ClauseResult:
     """``run_clause`` in a child process; a child that dies or hangs is this clause's failure."""
     from conformance.run import ClauseResult, Outcome
 
@@ -85,11 +85,11 @@ BACKEND_TOKEN = "conformance-backend"
 factory's closure): the child puts a proxy there."""
 
 
-def _payload(clause: Clause, subject: "Subject", config: ConformanceConfig) -> bytes:
+def _payload(clause: Clause, subject: Subject, config: ConformanceConfig) -> bytes:
     import cloudpickle
 
     class _Pickler(cloudpickle.Pickler):
-        def persistent_id(self, obj: Any) -> Optional[str]:
+        def persistent_id(self, obj: Any) -> str | None:
             return BACKEND_TOKEN if obj is subject.backend and obj is not None else None
 
     buffer = io.BytesIO()
@@ -102,7 +102,7 @@ def _child_env() -> dict:
     return dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path))
 
 
-def _serve(child: subprocess.Popen, conn: Connection, backend: Any, deadline: float) -> Optional[Tuple]:
+def _serve(child: subprocess.Popen, conn: Connection, backend: Any, deadline: float) -> tuple | None:
     """Answer the child's backend calls until it sends its result; None if it died or ran out of time."""
     while time.monotonic() < deadline:
         if not conn.poll(0.1):
@@ -119,7 +119,7 @@ def _serve(child: subprocess.Popen, conn: Connection, backend: Any, deadline: fl
     return None
 
 
-def _backend_answer(backend: Any, name: str, args: Optional[tuple], kwargs: Optional[dict]) -> Tuple[bool, Any]:
+def _backend_answer(backend: Any, name: str, args: tuple | None, kwargs: dict | None) -> tuple[bool, Any]:
     """(ok, value): an attribute (args None: its value, or a marker that it is a method) or a call's result."""
     try:
         attribute = getattr(backend, name)
@@ -139,7 +139,7 @@ def _stop(child: subprocess.Popen) -> None:
     child.wait()
 
 
-def _crash_excerpt(stderr: str) -> List[str]:
+def _crash_excerpt(stderr: str) -> list[str]:
     """faulthandler's verdict and the crashing thread's stack (it dumps every thread), else the stderr tail."""
     lines = stderr.strip().splitlines()
     fatal = [line for line in lines if line.startswith("Fatal Python error")]
@@ -156,7 +156,7 @@ def _exit_status(child: subprocess.Popen) -> str:
     return f"exited with status {child.returncode} without reporting a result"
 
 
-def _died(name: str, how: str, excerpt: List[str]) -> str:
+def _died(name: str, how: str, excerpt: list[str]) -> str:
     return ClauseFailure(
         expected=f"the clause's calls into {name} return, in its isolated child process",
         observed=f"the child process running the clause {how}" + ("\nits stderr:\n" + "\n".join(excerpt)
@@ -175,7 +175,7 @@ class BackendProxy:
         self._conn = conn
         self._lock = threading.Lock()
 
-    def _ask(self, name: str, args: Optional[tuple] = None, kwargs: Optional[dict] = None) -> Any:
+    def _ask(self, name: str, args: tuple | None = None, kwargs: dict | None = None) -> Any:
         with self._lock:
             self._conn.send(("backend", name, args, kwargs))
             ok, value = self._conn.recv()

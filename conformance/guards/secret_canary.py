@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import secrets
-from typing import Dict, Iterator, List, Tuple, Union
+from collections.abc import Iterator
 
 DEFAULT_ENV_PREFIX = "_FSEC_"
 
@@ -33,8 +33,8 @@ class SecretCanaries:
     """Context manager: answers canaries for secret lookups; ``issued`` maps variable name to canary."""
 
     def __init__(self) -> None:
-        self.issued: Dict[str, str] = {}
-        self._forms: List[Tuple[str, str, str]] = []  # (variable, how it is encoded, text to look for)
+        self.issued: dict[str, str] = {}
+        self._forms: list[tuple[str, str, str]] = []  # (variable, how it is encoded, text to look for)
         self._prefix = env_prefix()
 
     def _canary(self, name: str) -> str:
@@ -44,7 +44,7 @@ class SecretCanaries:
             self._forms.extend((name, how, text) for how, text in encoded_forms(canary))
         return canary
 
-    def __enter__(self) -> "SecretCanaries":
+    def __enter__(self) -> SecretCanaries:
         original = os._Environ.__getitem__
         canaries = self
 
@@ -60,17 +60,17 @@ class SecretCanaries:
     def __exit__(self, *exc_info: object) -> None:
         os._Environ.__getitem__ = self._original
 
-    def leaks(self, where: str, content: Union[str, bytes]) -> List[str]:
+    def leaks(self, where: str, content: str | bytes) -> list[str]:
         """``secret _FSEC_TOKEN (base64) in GetTask Resource.message`` for each canary found in ``content``."""
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-        found: Dict[str, str] = {}
+        found: dict[str, str] = {}
         for name, how, form in list(self._forms):
             if form in text:
                 found.setdefault(name, how)
         return [f"secret {name}{'' if how == 'as is' else f' ({how})'} in {where}" for name, how in found.items()]
 
 
-def encoded_forms(value: str) -> List[Tuple[str, str]]:
+def encoded_forms(value: str) -> list[tuple[str, str]]:
     """The value as is and base64-encoded at each alignment, as it appears inside larger encoded text
     (e.g. ``Basic base64(user:token)``): the characters that depend only on the value itself."""
     forms = [("as is", value)]
@@ -88,14 +88,14 @@ def encoded_forms(value: str) -> List[Tuple[str, str]]:
 class _Collector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.records: List[logging.LogRecord] = []
+        self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
 
 @contextlib.contextmanager
-def captured_logs(level: int = logging.INFO) -> Iterator[List[logging.LogRecord]]:
+def captured_logs(level: int = logging.INFO) -> Iterator[list[logging.LogRecord]]:
     """Records from the root logger (lowered to ``level`` if higher) and flytekit's, which does not propagate.
 
     flytekit's level is left alone: lowering it would print its INFO chatter through its own handler.

@@ -13,8 +13,9 @@ import inspect
 import pickletools
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any
 
 from conformance.guards.frames import ConnectorCode, StackEntry, current_stack, describe
 
@@ -33,17 +34,17 @@ _installed = False
 class AuditEvent:
     event: str
     args: str
-    stack: List[StackEntry]
+    stack: list[StackEntry]
 
     def render(self, code: ConnectorCode) -> str:
         return (f"{WATCHED_EVENTS[self.event]}: {self.event}({self.args}) "
                 f"at {describe(code.innermost(self.stack))}")
 
 
-def _hook(event: str, args: Tuple[Any, ...]) -> None:
+def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event not in WATCHED_EVENTS:  # first: the hook runs for every audit event in the process
         return
-    events: Optional[List[AuditEvent]] = getattr(_armed, "events", None)
+    events: list[AuditEvent] | None = getattr(_armed, "events", None)
     if events is not None:
         events.append(AuditEvent(event, ", ".join(f"{arg!r:.60}" for arg in args), current_stack()))
 
@@ -56,12 +57,12 @@ def _install() -> None:
             _installed = True
 
 
-def audited(func: Callable[[], Any]) -> Callable[[], Tuple[Any, List[AuditEvent]]]:
+def audited(func: Callable[[], Any]) -> Callable[[], tuple[Any, list[AuditEvent]]]:
     """``func`` wrapped to run armed in whichever thread calls it; returns (result or exception, events)."""
     _install()
 
-    def call() -> Tuple[Any, List[AuditEvent]]:
-        events: List[AuditEvent] = []
+    def call() -> tuple[Any, list[AuditEvent]]:
+        events: list[AuditEvent] = []
         _armed.events = events
         try:
             return func(), events
@@ -82,7 +83,7 @@ def is_pickle_stream(data: bytes) -> bool:
     return len(ops) > 1 and ops[-1][0].name == "STOP" and ops[-1][2] == len(data) - 1
 
 
-DecodeSeen = Callable[[bytes, List[AuditEvent]], None]
+DecodeSeen = Callable[[bytes, list[AuditEvent]], None]
 """Called after every decode() with the bytes it was given and what the audit hook saw it do."""
 
 
