@@ -10,6 +10,8 @@ import re
 class ConnectorCallError(Exception):
     """A call into the connector (directly or through the service) did not return normally."""
 
+    what: str  # the call's name; every subclass sets it
+
 
 class CallTimedOut(ConnectorCallError):
     def __init__(self, what: str, deadline: float):

@@ -166,8 +166,10 @@ class _Steps:
         except ClauseFailure as exc:  # task_category cannot even name a template
             return self._failed(Needs.CREATE, exc.observed, exc, owner="STRUCT-TASK-CATEGORY")
         except ConnectorCallError as exc:
-            raised = isinstance(exc, CallCrashed) and isinstance(exc.exc, Exception)  # not a timeout or sys.exit
-            failure = self._create_failure(exc) if raised else call_failure(exc)
+            if isinstance(exc, CallCrashed) and isinstance(exc.exc, Exception):  # not a timeout or sys.exit
+                failure = self._create_failure(exc)
+            else:
+                failure = call_failure(exc)
             return self._failed(Needs.CREATE, f"{_located(exc)} on {self._task()}", failure)
         return None
 
