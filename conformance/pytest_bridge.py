@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -262,9 +262,9 @@ def _probe_for(request: pytest.FixtureRequest, subject: Any) -> Any:
     probes = request.config.stash.setdefault(_PROBES, {})
     key = (subject.name, repr(subject.template), repr(subject.inputs))
     if key not in probes:
-        selected = [item.callspec.params["conformance_clause"] for item in request.session.items
+        selected = [params["conformance_clause"] for item in request.session.items
                     if dict(item.user_properties).get("connector") == subject.name
-                    and "conformance_clause" in getattr(getattr(item, "callspec", None), "params", {})]
+                    and "conformance_clause" in (params := _params(item))]
         probes[key] = Probe(selected)
     return probes[key]
 
@@ -319,10 +319,11 @@ def label_items(items: list[pytest.Item]) -> None:
     from conformance.report import LOAD
 
     for item in items:
-        params = item.callspec.params if hasattr(item, "callspec") else {}
+        params = _params(item)
         if "conformance_clause" in params:
             clause = params["conformance_clause"]
-            connector = params.get("connector_class") or getattr(item.cls, "connector", None)
+            # cast: only a parametrized test function (a pytest.Function) carries conformance_clause
+            connector = params.get("connector_class") or getattr(cast(pytest.Function, item).cls, "connector", None)
             item.user_properties += [("connector", getattr(connector, "__name__", repr(connector))),
                                      ("clause", clause.id), ("level", clause.level.value), ("fact", clause.fact)]
         elif "connector_spec" in params:
@@ -331,13 +332,21 @@ def label_items(items: list[pytest.Item]) -> None:
             item.user_properties += [("connector", name), ("clause", LOAD)]
 
 
+def _params(item: pytest.Item) -> dict[str, Any]:
+    """A test's parameters; only a parametrized ``pytest.Function`` has a ``callspec``."""
+    return getattr(getattr(item, "callspec", None), "params", {})
+
+
 def record(config: pytest.Config, test_report: pytest.TestReport) -> None:
     """Keep the latest telling phase of each conformance test as a table row (controller side)."""
     from conformance.report import row_from
 
     rows = config.stash.setdefault(_ROWS, {})
     if test_report.when == "call" or test_report.outcome != "passed" or test_report.nodeid not in rows:
-        row = row_from(dict(test_report.user_properties), test_report.outcome, _reason(test_report))
+        # cast: the properties row_from reads (connector, clause, level, fact, status, detail, notes) are set
+        # by label_items and report, always as str; pytest types user_properties' values as object.
+        properties = cast("dict[str, str]", dict(test_report.user_properties))
+        row = row_from(properties, test_report.outcome, _reason(test_report))
         if row is not None:
             rows[test_report.nodeid] = row
 

@@ -27,6 +27,8 @@ Typical use::
         assert not backend.live_jobs()
 """
 
+from typing import TYPE_CHECKING
+
 from .control import OPERATIONS, BackendControl, Job, NotModelled, unstopped
 from .faults import Fault
 from .jobs import (
@@ -40,6 +42,11 @@ from .jobs import (
 )
 from .outputs import write_outputs_pb
 from .states import GENERIC, States
+
+if TYPE_CHECKING:  # their real types for type checkers; at run time __getattr__ imports them on first use
+    from .cli import CliApi, Completed, FakeCli
+    from .server import FakeJobServer, JobApi, serve_jobs
+    from .toolkit import FakeServer, ServiceApi, json_body, serve
 
 _SERVED = {
     "FakeJobServer": "server", "JobApi": "server", "serve_jobs": "server",
