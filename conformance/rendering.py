@@ -75,9 +75,14 @@ def render_args(args: Iterable[str], paths: Paths, inputs: literals_pb2.LiteralM
     rendered = []
     for arg in args:
         for name, value in fixed.items():
-            arg = _pattern(name).sub(lambda _, value=value: value, arg)
+            arg = _pattern(name).sub(_verbatim(value), arg)
         rendered.append(_INPUT_VARIABLE.sub(_input_value(inputs), arg))
     return rendered
+
+
+def _verbatim(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement that inserts ``text`` as is: a str replacement would expand its backslashes."""
+    return lambda _: text
 
 
 def _input_value(inputs: literals_pb2.LiteralMap) -> Callable[[re.Match[str]], str]:
