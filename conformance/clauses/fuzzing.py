@@ -11,13 +11,16 @@ import random
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.clause import ClauseFailure, ClauseSkip, clause
 from conformance.errors import brief
 from conformance.metadata_strategies import metadata_strategy
 from conformance.roundtrip import data_loss
 from conformance.snapshots import connector_dir, record
+
+if TYPE_CHECKING:  # flytekit is imported where a clause runs, not when the catalogue loads
+    from flytekit.extend.backend.base_connector import ResourceMeta
 
 RECORDED_SAMPLES = 20
 """Round-tripping fuzz examples stored per run when a snapshot directory is set (META-UPGRADE reads them)."""
@@ -89,7 +92,7 @@ def fuzz_roundtrip(run) -> None:
     )
 
 
-def _loss_recording(meta_type: type, samples: list[bytes]) -> Callable[[Any], str | None]:
+def _loss_recording(meta_type: type[ResourceMeta], samples: list[bytes]) -> Callable[[Any], str | None]:
     """The round-trip check; encodings that survive it are kept (a few) as upgrade snapshots."""
 
     def loss(meta) -> str | None:
@@ -105,7 +108,7 @@ def _loss_recording(meta_type: type, samples: list[bytes]) -> Callable[[Any], st
     return loss
 
 
-def _reproduction(run, meta_type: type, example: Any, seed: int) -> str:
+def _reproduction(run, meta_type: type[ResourceMeta], example: Any, seed: int) -> str:
     """The seed to replay the search and the few lines that show the loss without the suite."""
     return (f"seed: {seed} (replay: -k META-FUZZ --connector-fuzz-seed={seed} "
             f"--connector-fuzz-profile={run.config.fuzz_profile})\n"

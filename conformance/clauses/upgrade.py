@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import brief
 from conformance.snapshots import connector_dir, record, stored, undecodable
+
+if TYPE_CHECKING:  # flytekit is imported where a clause runs, not when the catalogue loads
+    from flytekit.extend.backend.base_connector import ResourceMeta
 
 STRANDED = ("GetTask and DeleteTask of every task started before the deploy fail with INTERNAL: after six "
             "polls the tasks fail for good and their remote jobs are left running (F-GET-2).")
@@ -71,8 +74,8 @@ def missing_field(run) -> None:
                              "dataclass constructor fill them in.")
 
 
-def _require_decodes(run, meta_type: type, fields: dict[str, Any], *, change: str, expected: str, when: str,
-                     fix: str) -> None:
+def _require_decodes(run, meta_type: type[ResourceMeta], fields: dict[str, Any], *, change: str, expected: str,
+                     when: str, fix: str) -> None:
     """The create() meta changed as a stored one would be (``change``) must still decode."""
     problem = _decode_variant(run, meta_type, fields)
     if problem is None:
@@ -89,11 +92,11 @@ def _has_default(field: dataclasses.Field) -> bool:
     return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
 
 
-def _json_meta(run) -> tuple[type, dict[str, Any]]:
+def _json_meta(run) -> tuple[type[ResourceMeta], dict[str, Any]]:
     """metadata_type and the create() meta as a JSON object; skips what other clauses already explain."""
     from flytekit.extend.backend.base_connector import ResourceMeta
 
-    meta_type = run.connector.metadata_type
+    meta_type: type[ResourceMeta] = run.connector.metadata_type
     if not (dataclasses.is_dataclass(meta_type) and issubclass(meta_type, ResourceMeta)):
         raise ClauseSkip("metadata_type is not a ResourceMeta dataclass (see STRUCT-METADATA-TYPE)")
     _, meta = run.create_direct()
@@ -110,7 +113,7 @@ def _json_meta(run) -> tuple[type, dict[str, Any]]:
     return meta_type, fields
 
 
-def _decode_variant(run, meta_type: type, fields: dict[str, Any]) -> str | None:
+def _decode_variant(run, meta_type: type[ResourceMeta], fields: dict[str, Any]) -> str | None:
     def attempt() -> str | None:
         try:
             meta_type.decode(json.dumps(fields).encode("utf-8"))
