@@ -152,7 +152,8 @@ class BigQueryApi(ServiceApi):
             raise InvalidRequest("Required parameter is missing: configuration.query")
         spec = {"projectId": project, "jobId": job_id, "location": location, "configuration": configuration}
         parameters = configuration["query"].get("queryParameters", [])
-        inputs = {p.get("name"): p.get("parameterValue") for p in parameters if isinstance(p, dict)}
+        # Any keys: the request's own parameter names, recorded as sent (a positional parameter has none: None)
+        inputs: dict[Any, Any] = {p.get("name"): p.get("parameterValue") for p in parameters if isinstance(p, dict)}
         job = self.service.submit(spec, inputs, idempotency_key=f"{project}:{job_id}")
         if job.submits > 1:  # the id is taken: the real service refuses, it does not deduplicate
             raise JobConflict(f"Already Exists: Job {project}:{location}.{job_id}")

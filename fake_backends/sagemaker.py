@@ -72,7 +72,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from aiohttp import web
 
@@ -428,9 +428,11 @@ class TuningJobApi(SageMakerApi):
                        and best_training_job(job.idempotency_key) == name), None)
         if parent is None:
             raise AwsError("ValidationException", NOT_FOUND)
+        # cast: the parent that matched has an idempotency_key (its tuning job), and name equals a str
+        name, tuning_job = cast(str, name), cast(str, parent.idempotency_key)
         view = {"TrainingJobName": name, "TrainingJobArn": TrainingJobApi.family.arn(name, region),
                 "TrainingJobStatus": "Completed", "CreationTime": self._epoch(parent) + 10,
-                "TuningJobArn": self.family.arn(parent.idempotency_key, region)}
+                "TuningJobArn": self.family.arn(tuning_job, region)}
         spec = parent.spec.get("TrainingJobDefinition", {})
         view.update(training_fields(dataclasses.replace(parent, spec=spec), name, True, self._epoch(parent)))
         return view
