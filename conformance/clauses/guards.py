@@ -8,7 +8,9 @@ stall in a fault clause or a canary in a scripted failure's message fails them, 
 one failing call never hides the rest. So that the verdict does not depend on which clauses happened to
 run before in this process (``pytest -n N`` spreads them over workers, ``-k`` selects some), the first
 guard clause of a connector in each process tours the suite: it runs every clause that drives the
-connector, verdicts discarded, with the guards recording; its own process's clause runs add to that.
+connector and has not already run under the guards in this process, verdicts discarded, with the
+guards recording. Either way the ledger covers the whole suite once; a plain serial run, where every
+other clause ran before the guards, tours nothing.
 
 HYGIENE measures one instance instead: the tour builds a fresh instance per clause, and a connection pool
 per instance is no leak in production, where the service keeps one instance for its whole life.
@@ -48,7 +50,8 @@ def _findings(run, guard: str) -> list[str]:
 
 
 def _tour(run) -> str:
-    """Every clause that drives the connector, verdicts discarded: the guards record what each one does.
+    """Every clause that drives the connector and has not run here yet, verdicts discarded: the guards record
+    what each one does.
 
     Bounded by the lifecycle budget: a connector that hangs would otherwise cost a deadline per clause.
     Returns why the tour stopped early, if it did.
@@ -59,7 +62,7 @@ def _tour(run) -> str:
     began = time.monotonic()
     cut = ""
     for toured in all_clauses():
-        if toured.family == "guards" or toured.id in NOT_TOURED:
+        if toured.family == "guards" or toured.id in NOT_TOURED or toured.id in run.guards.ledger.watched:
             continue
         if time.monotonic() - began > run.config.lifecycle_budget or run.runtime.crashed.is_set():
             cut = (f"judged on part of the suite only: the guard tour stopped before {toured.id} (the connector "

@@ -104,6 +104,8 @@ class ActiveGuards:
         for attempt in list(self.egress.attempts if self.egress is not None and self.code is not None else []):
             self._add("NET-EGRESS", attempt.destination, f"refused {attempt.render(self.code)}")
         self.ledger.add(self.sightings)
+        if self.where:
+            self.ledger.watched.add(self.where)
 
     def notes(self) -> list[str]:
         """What a passing clause should still tell the author (the guard clauses fail on these)."""

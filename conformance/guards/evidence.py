@@ -49,6 +49,8 @@ class Ledger:
         """Why the guard tour stopped early, if it did: the verdicts then cover part of the suite."""
         self.decoded = 0
         """decode() calls watched: META-NO-PICKLE's evidence that there was something to check."""
+        self.watched: set[str] = set()
+        """Clauses that ran under the guards in this process: the guard tour need not run them again."""
 
     def add(self, sightings: Iterable[Sighting]) -> None:
         with self._lock:
