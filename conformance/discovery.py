@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,18 +88,10 @@ def _implicit_plugins_deferred() -> Iterator[None]:
     ``import flytekit`` loads every plugin itself and one broken plugin makes that import raise;
     hiding the group during the first import lets :func:`discover` load and report each one.
     """
-    names = ["importlib.metadata"] + (["importlib_metadata"] if sys.version_info < (3, 10) else [])
-    # Any: ModuleType declares no entry_points attribute to patch. flytekit uses the backport before 3.10.
-    modules: list[Any] = [importlib.import_module(name) for name in names]
-    originals = [module.entry_points for module in modules]
-
-    def hiding(original: Any) -> Any:
-        return lambda **params: [] if params.get("group") == GROUP else original(**params)
-
-    for module, original in zip(modules, originals):
-        module.entry_points = hiding(original)
+    metadata: Any = importlib.import_module("importlib.metadata")  # Any: ModuleType declares no entry_points
+    original = metadata.entry_points
+    metadata.entry_points = lambda **params: [] if params.get("group") == GROUP else original(**params)
     try:
         yield
     finally:
-        for module, original in zip(modules, originals):
-            module.entry_points = original
+        metadata.entry_points = original

@@ -97,7 +97,8 @@ def _json_meta(run) -> tuple[type[ResourceMeta], dict[str, Any]]:
     from flytekit.extend.backend.base_connector import ResourceMeta
 
     meta_type: type[ResourceMeta] = run.connector.metadata_type
-    if not (dataclasses.is_dataclass(meta_type) and issubclass(meta_type, ResourceMeta)):
+    if not (isinstance(meta_type, type) and dataclasses.is_dataclass(meta_type)
+            and issubclass(meta_type, ResourceMeta)):
         raise ClauseSkip("metadata_type is not a ResourceMeta dataclass (see STRUCT-METADATA-TYPE)")
     _, meta = run.create_direct()
     if not isinstance(meta, meta_type):
