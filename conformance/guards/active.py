@@ -81,9 +81,12 @@ class ActiveGuards:
         if is_pickle_stream(data):
             self._add("META-NO-PICKLE", "pickle stream",
                       f"encode() produced a pickle stream, which decode() was given: {data[:48]!r}...")
+        code = self.code
+        if code is None:  # decode is watched only once connector_built() set the connector's code
+            return
         for event in events:
-            self._add("META-NO-PICKLE", f"{event.event} {describe(self.code.innermost(event.stack))}",
-                      f"decode() {event.render(self.code)}")
+            self._add("META-NO-PICKLE", f"{event.event} {describe(code.innermost(event.stack))}",
+                      f"decode() {event.render(code)}")
 
     def _saw(self, guard: str, texts: list[str]) -> None:
         for text in texts:
@@ -101,8 +104,9 @@ class ActiveGuards:
             self._add("LOOP-BLOCKING", f"{stall.frame[0]}:{stall.frame[1]}", str(stall), once_is_noise=True)
         for call in list(self.blocking.calls):
             self._add("LOOP-BLOCKING", f"{call.frame[0]}:{call.frame[1]}", str(call))
-        for attempt in list(self.egress.attempts if self.egress is not None and self.code is not None else []):
-            self._add("NET-EGRESS", attempt.destination, f"refused {attempt.render(self.code)}")
+        if self.egress is not None and self.code is not None:
+            for attempt in list(self.egress.attempts):
+                self._add("NET-EGRESS", attempt.destination, f"refused {attempt.render(self.code)}")
         self.ledger.add(self.sightings)
         if self.where:
             self.ledger.watched.add(self.where)

@@ -127,7 +127,7 @@ def _install() -> None:
             _active[-1].seen(lambda: f"time.sleep({seconds!r})")
         sleep(seconds)
 
-    time.sleep = watched_sleep
+    setattr(time, "sleep", watched_sleep)  # the deliberate patch: sleeps on the loop thread are recorded
     for name in PATCHED:
         _saved[name] = socket.socket.__dict__.get(name)  # None: inherited from _socket.socket
         setattr(socket.socket, name, _watched_method(name, getattr(socket.socket, name)))

@@ -87,7 +87,7 @@ def _new_since(before: Snapshot, code: ConnectorCode, steps: Sequence[tuple[str,
         return f" (since {step})" if step else ""
 
     threads = [f"thread {t.name!r} ({'daemon, ' if t.daemon else ''}at "
-               f"{describe(code.innermost(stack_of(frames.get(t.ident))))}){during('threads', t)}"
+               f"{describe(code.innermost(stack_of(frames.get(t.ident or 0))))}){during('threads', t)}"
                for t in now.threads - before.threads if t.is_alive()]
     children = [f"child process {pid}{during('children', pid)}" for pid in sorted(now.children - before.children)]
     sockets: dict[str, int] = {}

@@ -61,8 +61,11 @@ class LoopWatch:
     """Heartbeat on ``loop`` plus a daemon watchdog thread; records stalls while a recording is open."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, loop_thread: threading.Thread):
+        if loop_thread.ident is None:
+            raise ValueError("the loop thread must be running before it is watched")
         self._loop = loop
         self._loop_thread = loop_thread
+        self._loop_ident: int = loop_thread.ident
         self._last_beat = time.monotonic()
         self._beat_cpu = 0.0
         """The loop thread's CPU time at its last beat (``time.thread_time`` there)."""
@@ -91,8 +94,8 @@ class LoopWatch:
             self._recording = outer  # the guard tour records each clause inside a guard clause's recording
 
     @property
-    def loop_thread_id(self) -> int | None:
-        return self._loop_thread.ident
+    def loop_thread_id(self) -> int:
+        return self._loop_ident
 
     @property
     def exempted(self) -> bool:
@@ -122,7 +125,7 @@ class LoopWatch:
         if late <= recording.threshold:
             self._seen = None
             return
-        stack = stack_of(sys._current_frames().get(self._loop_thread.ident))
+        stack = stack_of(sys._current_frames().get(self._loop_ident))
         frame = None if importing(stack) else recording.code.innermost(stack)
         seen = self._seen
         if frame is None or seen is None or not seen.same_place(stamp, frame):
@@ -139,7 +142,7 @@ class LoopWatch:
         """Runnable, yet under ``threshold`` seconds of CPU since the last beat: the machine, not the loop."""
         thread = self._loop_thread
         try:
-            used = time.clock_gettime(time.pthread_getcpuclockid(thread.ident)) - self._beat_cpu
+            used = time.clock_gettime(time.pthread_getcpuclockid(self._loop_ident)) - self._beat_cpu
             with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
                 state = stat.read().rsplit(")", 1)[1].split()[0]
         except (AttributeError, OSError, ValueError, IndexError):

@@ -82,8 +82,10 @@ class EgressGuard:
                 raise refused
             return getaddrinfo(host, port, *args, **kwargs)
 
-        socket.socket.connect, socket.socket.connect_ex = guarded_connect, guarded_connect_ex
-        socket.getaddrinfo = guarded_getaddrinfo
+        # setattr: patching the stdlib is this guard's whole point, and its signature is the original's.
+        setattr(socket.socket, "connect", guarded_connect)
+        setattr(socket.socket, "connect_ex", guarded_connect_ex)
+        setattr(socket, "getaddrinfo", guarded_getaddrinfo)
         return self
 
     def _check(self, sock: socket.socket, address: Any) -> EgressRefused | None:
@@ -92,4 +94,6 @@ class EgressGuard:
         return self._refuse(address[0], address[1], "connect to")
 
     def __exit__(self, *exc_info: object) -> None:
-        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = self._saved
+        for owner, name, saved in zip((socket.socket, socket.socket, socket),
+                                      ("connect", "connect_ex", "getaddrinfo"), self._saved):
+            setattr(owner, name, saved)

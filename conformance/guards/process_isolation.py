@@ -125,7 +125,7 @@ def _backend_answer(backend: Any, name: str, args: tuple | None, kwargs: dict | 
         attribute = getattr(backend, name)
         if args is None:
             return True, _METHOD if callable(attribute) else attribute
-        return True, attribute(*args, **kwargs)
+        return True, attribute(*args, **(kwargs or {}))
     except Exception as exc:
         return False, exc
 
@@ -200,7 +200,7 @@ def _child_main(fd: int, memory_mib: int) -> None:
     conn = Connection(fd)
     unpickler = pickle.Unpickler(io.BytesIO(conn.recv_bytes()))
     backend = BackendProxy(conn)
-    unpickler.persistent_load = lambda token: backend
+    setattr(unpickler, "persistent_load", lambda token: backend)  # the backend travels as a reference
     clause_id, subject, config = unpickler.load()
     from conformance.clause import all_clauses
     from conformance.run import run_clause

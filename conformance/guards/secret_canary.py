@@ -54,11 +54,11 @@ class SecretCanaries:
             return original(environ, key)
 
         self._original = original
-        os._Environ.__getitem__ = lookup
+        setattr(os._Environ, "__getitem__", lookup)  # the deliberate patch this guard is
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        os._Environ.__getitem__ = self._original
+        setattr(os._Environ, "__getitem__", self._original)
 
     def leaks(self, where: str, content: str | bytes) -> list[str]:
         """``secret _FSEC_TOKEN (base64) in GetTask Resource.message`` for each canary found in ``content``."""

@@ -94,7 +94,7 @@ def watching_decode(meta_type: Any, seen: DecodeSeen) -> Iterator[None]:
     The class attribute is replaced for the duration and restored after (deleted again if decode was
     inherited), so the evidence covers every path that decodes, in every thread.
     """
-    descriptor = inspect.getattr_static(meta_type, "decode", None) if inspect.isclass(meta_type) else None
+    descriptor: Any = inspect.getattr_static(meta_type, "decode", None) if inspect.isclass(meta_type) else None
     if not hasattr(descriptor, "__get__"):
         yield
         return
