@@ -186,6 +186,17 @@ def startup_rows(repeats: int) -> list[Row]:
                 lambda ms: ms < 50 and heavy == "none")]
 
 
+SECTIONS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
+    "suite": lambda args: suite_rows(args.repeats),
+    "bound": lambda args: bound_plugin_rows(args.repeats),
+    "lifecycle": lambda args: lifecycle_rows(args.repeats, args.lifecycles),
+    "throughput": lambda args: throughput_rows(args.repeats, args.lifecycles),
+    "fuzz": lambda args: fuzz_rows(args.repeats, args.examples),
+    "startup": lambda args: startup_rows(max(15, args.repeats)),
+}
+"""The benchmark's parts, in table order; ``--sections`` runs a subset (e.g. ``bound`` alone takes minutes)."""
+
+
 def machine() -> dict[str, Any]:
     """What the numbers depend on; the load average shows how shared the machine was."""
     cpu = "unknown"
@@ -232,11 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=300, help="hypothesis examples per fuzz measure")
     parser.add_argument("--json", default=DEFAULT_JSON, help="where to write the results (%(default)s)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the suite in-process")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help="comma-separated subset of %(default)s (default: all)")
     args = parser.parse_args(argv)
+    unknown = set(args.sections.split(",")) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
     began, before = time.perf_counter(), machine()
-    rows = (suite_rows(args.repeats) + bound_plugin_rows(args.repeats) + lifecycle_rows(args.repeats, args.lifecycles)
-            + throughput_rows(args.repeats, args.lifecycles) + fuzz_rows(args.repeats, args.examples)
-            + startup_rows(max(15, args.repeats)))
+    rows = [row for name in args.sections.split(",") for row in SECTIONS[name](args)]
     print(render(rows))
     after = dict(machine(), seconds=time.perf_counter() - began)
     with open(args.json, "w") as out:
