@@ -45,3 +45,20 @@ def run_bound(pytester: pytest.Pytester) -> Callable[..., BoundRun]:
         return BoundRun(status, detail, result.ret)
 
     return run
+
+
+@pytest.fixture
+def run_twin(pytester: pytest.Pytester, run_bound: Callable[..., BoundRun]) -> Callable[..., BoundRun]:
+    """``run_twin("mod.Fixed", source, conftest, clauses)``: a corrected copy of a plugin connector, written as
+    ``mod.py`` beside ``conftest`` (which hands it the plugin's binding), run on ``clauses`` only."""
+
+    def run(spec: str, source: str, conftest: str, clauses: Sequence[str]) -> BoundRun:
+        module, _, name = spec.rpartition(".")
+        pytester.makepyfile(**{module: source})
+        pytester.makeconftest(conftest)
+        result = run_bound([spec], "-k", " or ".join(clauses))
+        assert set(clauses) <= set(result.status[name]), "every selected clause ran"
+        return result
+
+    return run
+

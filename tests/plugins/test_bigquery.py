@@ -139,11 +139,8 @@ FIXED_CLAUSES = [*FAILED, "BACKEND-UNKNOWN-STATE", "BACKEND-NO-ORPHANS", "BACKEN
 (a lost insert answer now ends in the 409 the twin adopts; a user retry must still be a new job)."""
 
 
-def test_the_fixed_connector_passes_against_the_same_fake(pytester: pytest.Pytester, run_bound) -> None:
+def test_the_fixed_connector_passes_against_the_same_fake(run_twin) -> None:
     """No false alarm from the fake: the same connector with the fixes passes every clause the plugin fails."""
-    pytester.makepyfile(fixed_bigquery=FIXED_CONNECTOR)
-    pytester.makeconftest(FIXED_CONFTEST)
-    run = run_bound(["fixed_bigquery.FixedBigQueryConnector"], "-k", " or ".join(FIXED_CLAUSES))
-    assert set(FIXED_CLAUSES) <= set(run.status["FixedBigQueryConnector"])
+    run = run_twin("fixed_bigquery.FixedBigQueryConnector", FIXED_CONNECTOR, FIXED_CONFTEST, FIXED_CLAUSES)
     run.expect("FixedBigQueryConnector", {})
     assert run.ret == 0

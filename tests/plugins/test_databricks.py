@@ -130,11 +130,8 @@ FIXED_CLAUSES = [*FAILED, "BACKEND-UNKNOWN-STATE", "BACKEND-RETRY-NEW-JOB"]
 SECRET-CANARY tours every clause that drives the connector, with the canary guard watching."""
 
 
-def test_the_fixed_connector_passes_against_the_same_fake(pytester: pytest.Pytester, run_bound) -> None:
+def test_the_fixed_connector_passes_against_the_same_fake(run_twin) -> None:
     """No false alarm from the fake: the same connector with the fixes passes every clause the plugin fails."""
-    pytester.makepyfile(fixed_databricks=FIXED_CONNECTOR)
-    pytester.makeconftest(FIXED_CONFTEST)
-    run = run_bound(["fixed_databricks.FixedDatabricksConnector"], "-k", " or ".join(FIXED_CLAUSES))
-    assert set(FIXED_CLAUSES) <= set(run.status["FixedDatabricksConnector"])
+    run = run_twin("fixed_databricks.FixedDatabricksConnector", FIXED_CONNECTOR, FIXED_CONFTEST, FIXED_CLAUSES)
     run.expect("FixedDatabricksConnector", {})
     assert run.ret == 0
