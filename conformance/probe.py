@@ -95,7 +95,7 @@ class Probe:
             return None
         reporter = self._reporter(failure, subject) or clause.id  # never a cause nobody reports
         if clause.id == reporter:
-            return ClauseResult(clause, Outcome.FAIL, failure.detail, unbuildable=failure.step is Needs.CONNECTOR)
+            return ClauseResult(clause, Outcome.FAIL, failure.detail)
         return ClauseResult(clause, Outcome.BLOCKED, f"blocked: {failure.cause} (reported once, under {reporter})")
 
     def _failure_for(self, needs: Needs, subject: Subject, runtime: Callable[[], ServiceRuntime],

@@ -179,8 +179,6 @@ class ClauseResult:
     outcome: Outcome
     message: str = ""
     notes: list[str] = field(default_factory=list)
-    unbuildable: bool = False
-    """The connector could not be constructed: no other clause can run for it either."""
 
     @property
     def passed(self) -> bool:
@@ -228,7 +226,7 @@ def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config:
         try:
             run = ClauseRun(subject, runtime, config, workdir, guards)
         except ConnectorConstructionError as exc:
-            return ClauseResult(clause, Outcome.FAIL, str(exc), unbuildable=True)
+            return ClauseResult(clause, Outcome.FAIL, str(exc))
         try:
             clause.func(run)
         except ClauseSkip as exc:

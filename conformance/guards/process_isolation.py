@@ -72,8 +72,8 @@ def run_isolated(clause: Clause, subject: Subject, config: ConformanceConfig) ->
             _stop(child)
             ours.close()
         if answer is not None:
-            outcome, message, notes, unbuildable = answer
-            return ClauseResult(clause, Outcome(outcome), message, notes, unbuildable)
+            outcome, message, notes = answer
+            return ClauseResult(clause, Outcome(outcome), message, notes)
         stderr.seek(0)
         excerpt = _crash_excerpt(stderr.read().decode("utf-8", "replace"))
     how = f"did not finish within {clause_bound(config):g} s and was killed" if hung else _exit_status(child)
@@ -211,7 +211,7 @@ def _child_main(fd: int, memory_mib: int) -> None:
         result = run_clause(next(c for c in all_clauses() if c.id == clause_id), subject, host.runtime(), config)
     finally:
         host.close()
-    conn.send(("result", result.outcome.value, result.message, result.notes, result.unbuildable))
+    conn.send(("result", result.outcome.value, result.message, result.notes))
 
 
 if __name__ == "__main__":
