@@ -47,11 +47,11 @@ class Paths:
         return os.path.join(self.input_prefix, "inputs.pb")
 
 
-def paths_for(output_prefix: str, generated_name: str, retry_attempt: int, namespace: str) -> Paths:
-    """Local stand-ins for the blob-store paths of one attempt (inputs next to the attempt's outputs)."""
-    base, previous = output_prefix.rstrip("/"), ""
-    if retry_attempt > 0:
-        previous = os.path.join(f"{base.rsplit('-', 1)[0]}-{retry_attempt - 1}", "_flytecheckpoints")
+def paths_for(output_prefix: str, previous_output_prefix: str, generated_name: str, namespace: str) -> Paths:
+    """Local stand-ins for the blob-store paths of one attempt (inputs next to the attempt's outputs);
+    ``previous_output_prefix`` is the last attempt's, or "" for the first."""
+    base = output_prefix.rstrip("/")
+    previous = os.path.join(previous_output_prefix, "_flytecheckpoints") if previous_output_prefix else ""
     key = re.sub(r"[^a-zA-Z0-9_]+", "_", re.sub(r"^[^a-zA-Z_]+", "a", generated_name))
     return Paths(input_prefix=f"{base}-inputs", output_prefix=base, raw_output_prefix=os.path.join(base, "raw"),
                  checkpoint_prefix=os.path.join(base, "_flytecheckpoints"), previous_checkpoint_prefix=previous,

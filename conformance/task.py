@@ -122,16 +122,19 @@ class TaskSpec:
         """The template as CreateTask carries it for ``attempt``: container args rendered (F-CREATE-3)."""
         from conformance.rendering import paths_for, rendered_template
 
-        execution = attempt.execution
-        generated = f"{attempt.execution_name}-n0-{execution.task_execution_id.retry_attempt}"
-        paths = paths_for(attempt.output_prefix, generated, execution.task_execution_id.retry_attempt,
-                          execution.namespace)
+        retry = attempt.execution.task_execution_id.retry_attempt
+        previous = self._output_prefix(attempt.execution_name, retry - 1) if retry > 0 else ""
+        paths = paths_for(attempt.output_prefix, previous, f"{attempt.execution_name}-n0-{retry}",
+                          attempt.execution.namespace)
         return rendered_template(self.template, self.inputs, paths)
+
+    def _output_prefix(self, execution_name: str, retry_attempt: int) -> str:
+        return os.path.join(self.workdir, f"{execution_name}-{retry_attempt}")
 
     def new_attempt(self, retry_attempt: int = 0, execution_name: str | None = None) -> Attempt:
         """A fresh execution (unique name, own output prefix), or the next retry of ``execution_name``."""
         name = execution_name or f"c{self._run}n{next(self._serial)}"
-        prefix = os.path.join(self.workdir, f"{name}-{retry_attempt}")
+        prefix = self._output_prefix(name, retry_attempt)
         os.makedirs(prefix, exist_ok=True)
         task_execution_id = identifier_pb2.TaskExecutionIdentifier(
             task_id=self.template.id,
