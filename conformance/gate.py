@@ -26,10 +26,14 @@ class Status(str, enum.Enum):
     """Not run: a setup failure it depends on is reported once, by another clause (named in the detail)."""
     ERROR = "ERROR"
     """The suite itself failed (a harness error, not the connector's): no verdict, so the run fails."""
+    CRASHED = "CRASHED"
+    """The process running the connector's code died or stopped answering while this clause was in flight."""
+    NOT_RUN = "NOT RUN"
+    """Selected but never reported (a crashed worker, the run's time budget, an interrupted run): no verdict."""
 
     @property
     def fails_run(self) -> bool:
-        return self in (Status.FAIL, Status.STALE, Status.ERROR)
+        return self in (Status.FAIL, Status.STALE, Status.ERROR, Status.CRASHED, Status.NOT_RUN)
 
 
 ALL_LEVELS = frozenset(Level)
@@ -57,7 +61,8 @@ def fail_on_text(fail_on: frozenset[Level]) -> str:
 
 def decide(outcome: str, level: Level, waiver: str | None, fail_on: frozenset[Level]) -> Status:
     """The gate status of one clause result (a run.Outcome value)."""
-    if outcome in (Status.SKIP.value, Status.BLOCKED.value, Status.ERROR.value):
+    if outcome in (Status.SKIP.value, Status.BLOCKED.value, Status.ERROR.value, Status.CRASHED.value,
+                   Status.NOT_RUN.value):
         return Status(outcome)
     if outcome == "PASS":
         return Status.STALE if waiver else Status.PASS

@@ -250,8 +250,8 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
     from conformance.transcript import Transcript
 
     stop_at = time.perf_counter() + plan.max_seconds
-    budget = min(ConformanceConfig().lifecycle_budget, plan.max_seconds)
-    config = ConformanceConfig(call_deadline=plan.deadline, lifecycle_budget=budget)
+    budget = min(ConformanceConfig().budget, plan.max_seconds)
+    config = ConformanceConfig(deadline=plan.deadline, budget=budget)
     runtime = ServiceRuntime()
     try:
         with tempfile.TemporaryDirectory(prefix="conformance-load-") as workdir, \

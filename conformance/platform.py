@@ -130,9 +130,9 @@ class Platform:
         while not lifecycle.ended:
             if polls >= self._config.max_polls:
                 raise LifecycleBudgetExceeded(lifecycle, f"no terminal phase after {polls} GetTask calls")
-            if time.perf_counter() - began > self._config.lifecycle_budget:
+            if time.perf_counter() - began > self._config.budget:
                 raise LifecycleBudgetExceeded(
-                    lifecycle, f"no terminal phase within {self._config.lifecycle_budget:g} s")
+                    lifecycle, f"no terminal phase within {self._config.budget:g} s")
             time.sleep(self._config.poll_interval)
             lifecycle.resources.append(self.get(lifecycle.meta, lifecycle.attempt))
             polls += 1
@@ -150,7 +150,7 @@ class Platform:
         runtime closes the channel when the loop dies, which cancels the call in flight.
         """
         began = time.perf_counter()
-        deadline = self._config.call_deadline
+        deadline = self._config.deadline
         if self._runtime.crashed.is_set():
             raise self._crashed(method, began)
         try:

@@ -67,10 +67,10 @@ def _dest(option: str) -> str:
 
 def add_config_options(group: Any, parser: pytest.Parser) -> None:
     """One ``--connector-<option>`` flag and one ``connector_<option>`` ini key per ConformanceConfig knob."""
-    from conformance.config import knobs
+    from conformance.config import knobs, option_name
 
     for knob in knobs():
-        name = knob.metadata["option"]
+        name = option_name(knob)
         help = f"{knob.metadata['help']} (default {knob.default})"
         dest = _dest(name)
         if knob.type in (bool, "bool"):
@@ -102,11 +102,11 @@ def option_or_ini(config: pytest.Config, dest: str) -> Any:
 
 def config_from(config: pytest.Config) -> Any:
     """ConformanceConfig from the command line, then the ini file, then the defaults."""
-    from conformance.config import ConformanceConfig, knobs
+    from conformance.config import ConformanceConfig, knobs, option_name
 
     values = {}
     for knob in knobs():
-        dest = _dest(knob.metadata["option"])
+        dest = _dest(option_name(knob))
         value = option_or_ini(config, dest)
         if value not in (None, ""):
             values[knob.name] = _parse(dest, value, type(knob.default))

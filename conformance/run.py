@@ -76,7 +76,7 @@ class ClauseRun:
         """A new instance from the factory, now the one the service routes to (a restarted pod)."""
         try:
             with self.runtime.loop_watch.exempt():  # the platform constructs connectors at import, off the loop
-                connector = self.runtime.run(_construct(self.subject.factory), self.config.call_deadline,
+                connector = self.runtime.run(_construct(self.subject.factory), self.config.deadline,
                                              "constructor")
         except ConnectorCallError as exc:
             cause = brief(exc.exc) if isinstance(exc, CallCrashed) else str(exc)
@@ -116,7 +116,7 @@ class ClauseRun:
         func = getattr(self.connector, method)
         began = time.perf_counter()
         try:
-            result = self.runtime.run(lambda: mirror_async_methods(func, **kwargs), self.config.call_deadline,
+            result = self.runtime.run(lambda: mirror_async_methods(func, **kwargs), self.config.deadline,
                                       f"{method}()")
         except ConnectorCallError as exc:
             self.transcript.record(f"{method}() [direct]", str(exc), began)
@@ -126,12 +126,12 @@ class ClauseRun:
 
     def encode(self, meta: Any) -> Any:
         """``meta.encode()`` in a worker thread, under the call deadline, as any connector code."""
-        return self.runtime.run_blocking(meta.encode, self.config.call_deadline, "encode()")
+        return self.runtime.run_blocking(meta.encode, self.config.deadline, "encode()")
 
     def decode(self, data: bytes) -> Any:
         """``metadata_type.decode(data)`` in a worker thread, under the call deadline, as any connector code."""
         meta_type = self.connector.metadata_type
-        return self.runtime.run_blocking(lambda: meta_type.decode(data), self.config.call_deadline, "decode()")
+        return self.runtime.run_blocking(lambda: meta_type.decode(data), self.config.deadline, "decode()")
 
     def create_direct(self):
         """create() in-process with the arguments the service passes; returns (attempt, meta object)."""
@@ -171,6 +171,10 @@ class Outcome(str, enum.Enum):
     """Not run: a setup step it needs is broken; the cause is reported once, by another clause."""
     ERROR = "ERROR"
     """The suite itself failed: no verdict on the connector (a pytest ERROR, never its FAIL)."""
+    CRASHED = "CRASHED"
+    """The process running connector code died or stopped answering while this clause was in flight."""
+    NOT_RUN = "NOT RUN"
+    """Not started: the connector's time budget was spent, or its host process could not be restarted."""
 
 
 @dataclass

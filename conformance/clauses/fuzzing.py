@@ -72,10 +72,10 @@ def fuzz_roundtrip(run) -> None:
     loss = _loss_recording(meta_type, samples)
     examples, seed = fuzz_plan(run.config)
     search = run.runtime.run_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, examples, seed),
-                                      run.config.lifecycle_budget + examples * SECONDS_PER_EXAMPLE,
+                                      run.config.budget + examples * SECONDS_PER_EXAMPLE,
                                       "metadata fuzzing")
-    if run.config.snapshots_dir:
-        record(connector_dir(run.config.snapshots_dir, run.connector), "fuzz", samples)
+    if run.config.snapshots:
+        record(connector_dir(run.config.snapshots, run.connector), "fuzz", samples)
     example = _judged(run, search, plan)
     if example is None:
         return

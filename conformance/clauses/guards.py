@@ -64,9 +64,9 @@ def _tour(run) -> str:
     for toured in all_clauses():
         if toured.family == "guards" or toured.id in NOT_TOURED or toured.id in run.guards.ledger.watched:
             continue
-        if time.monotonic() - began > run.config.lifecycle_budget or run.runtime.crashed.is_set():
+        if time.monotonic() - began > run.config.budget or run.runtime.crashed.is_set():
             cut = (f"judged on part of the suite only: the guard tour stopped before {toured.id} (the connector "
-                   f"is too slow for --connector-budget={run.config.lifecycle_budget:g}, or ended the loop)")
+                   f"is too slow for --connector-budget={run.config.budget:g}, or ended the loop)")
             break
         if run.backend is not None:
             run.backend.reset()
@@ -179,7 +179,7 @@ def _decode_samples(run) -> None:
             pass  # a loss is META-FUZZ's finding; only what decode() does matters here
 
     try:
-        run.runtime.run_blocking(roundtrip, run.config.call_deadline, "decoding sample metas")
+        run.runtime.run_blocking(roundtrip, run.config.deadline, "decoding sample metas")
     except ConnectorCallError:
         pass
 

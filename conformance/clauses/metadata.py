@@ -59,7 +59,7 @@ def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], str | None] = data_
         except Exception as exc:
             return None, f"encode/decode raised {brief(exc)}"
 
-    return run.runtime.run_blocking(attempt, run.config.call_deadline, "encode()/decode()")
+    return run.runtime.run_blocking(attempt, run.config.deadline, "encode()/decode()")
 
 
 @clause("META-ROUNDTRIP", fact="F-WIRE-1", needs=Needs.META)
@@ -104,7 +104,7 @@ def size(run) -> None:
     """The encoded meta stays under the size limit: it is stored in the workflow's CRD in etcd (F-WIRE-1)."""
     _, meta = run.create_direct()
     encoded, _ = _roundtrip(run, meta)
-    limit = run.config.metadata_size_limit
+    limit = run.config.metadata_limit
     if encoded is None or len(encoded) <= limit:
         return
     raise ClauseFailure(
@@ -141,7 +141,7 @@ def fresh_process(run) -> None:
 
 def _decode_elsewhere(run, encoded: bytes, original: Any) -> str | None:
     meta_type = run.connector.metadata_type
-    timeout = max(30.0, run.config.call_deadline)  # the child may still be importing flytekit
+    timeout = max(30.0, run.config.deadline)  # the child may still be importing flytekit
     reencoded, why = reencode(meta_type.__module__, meta_type.__qualname__, encoded, timeout)
     if reencoded is None:
         return f"decoding in a fresh process failed: {why}"

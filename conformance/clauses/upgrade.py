@@ -26,13 +26,13 @@ EXTRA_FIELD = "added_by_a_later_version"
 @clause("META-UPGRADE", fact="F-WIRE-1", needs=Needs.META)
 def stored_metas_decode(run) -> None:
     """Every meta stored by earlier runs in the snapshot directory still decodes with this code (F-WIRE-1)."""
-    root = run.config.snapshots_dir
+    root = run.config.snapshots
     if not root:
         raise ClauseSkip("no snapshot directory (--connector-snapshots=DIR): no stored metas to decode")
     directory = connector_dir(root, run.connector)
     decode = run.connector.metadata_type.decode
     problems = run.runtime.run_blocking(lambda: undecodable(stored(directory), decode),
-                                        run.config.lifecycle_budget, "decoding stored metas")
+                                        run.config.budget, "decoding stored metas")
     _, meta = run.create_direct()
     encoded = run.encode(meta)
     if isinstance(encoded, bytes):
@@ -122,4 +122,4 @@ def _decode_variant(run, meta_type: type[ResourceMeta], fields: dict[str, Any]) 
             return brief(exc)
         return None
 
-    return run.runtime.run_blocking(attempt, run.config.call_deadline, "decode()")
+    return run.runtime.run_blocking(attempt, run.config.deadline, "decode()")

@@ -44,7 +44,7 @@ STDERR_LINES = 20
 
 def clause_bound(config: ConformanceConfig) -> float:
     """More than any clause needs (a few lifecycles, a few dozen calls): only a hung child reaches it."""
-    return STARTUP_ALLOWANCE + 3 * config.lifecycle_budget + 10 * config.call_deadline
+    return STARTUP_ALLOWANCE + 3 * config.budget + 10 * config.deadline
 
 
 def run_isolated(clause: Clause, subject: Subject, config: ConformanceConfig) -> ClauseResult:
