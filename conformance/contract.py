@@ -22,7 +22,7 @@ class ConnectorContract:
 
     def test_clause(self, conformance_clause: Any, connector_subject: Any, connector_service: Any,
                     connector_config: Any, request: Any) -> None:
-        from conformance import pytest_bridge
+        from conformance import pytest_outcomes
 
-        pytest_bridge.run_and_report(conformance_clause, connector_subject, connector_service, connector_config,
+        pytest_outcomes.run_and_report(conformance_clause, connector_subject, connector_service, connector_config,
                                      request)

@@ -281,9 +281,9 @@ def load_subject(connector_spec: str, factory_spec: str | None = None) -> Iterat
     ``factory(backend)`` (the fake, or None) returning the connector instance, for connectors that
     need more.
     """
+    from conformance.backends import default_factory, speaks_job_api, started_job_service
     from conformance.bindings import binding_for, bound, subject
     from conformance.loading import load_connector_class, resolve
-    from conformance.pytest_bridge import default_factory, speaks_job_api, started_job_service
 
     cls = load_connector_class(connector_spec)
     with contextlib.ExitStack() as stack:

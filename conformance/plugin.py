@@ -2,7 +2,8 @@
 
 Loaded through the ``pytest11`` entry point on every pytest run, so it imports nothing heavy: without
 ``--connector`` (or the ``connectors`` ini setting) it adds no tests and touches no connector code.
-The logic lives in plain modules (``conformance.run``, ``conformance.pytest_bridge``).
+The logic lives in plain modules: ``conformance.run`` (pytest-free), and by concern ``pytest_options``,
+``pytest_collection``, ``pytest_outcomes`` and ``pytest_table``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from typing import Any
 
 import pytest
 
-from conformance import pytest_bridge as bridge
+from conformance import pytest_collection as collection
+from conformance import pytest_options as options
+from conformance import pytest_outcomes as outcomes
+from conformance import pytest_table as table
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -21,8 +25,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="connector class to check, 'pkg.mod.Class' or 'pkg.mod:Class'; repeatable")
     parser.addini("connectors", type="linelist", default=[],
                   help="connector classes to check when --connector is not given")
-    bridge.add_config_options(group, parser)
-    bridge.add_gate_options(group, parser)
+    options.add_config_options(group, parser)
+    options.add_gate_options(group, parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -35,21 +39,21 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    bridge.add_suite(config)
+    collection.add_suite(config)
     config.pluginmanager.register(GateHooks(config))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    bridge.parametrize(metafunc)
+    collection.parametrize(metafunc)
 
 
 def pytest_collection_modifyitems(items: list) -> None:
-    bridge.label_items(items)
+    collection.label_items(items)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple | None:
-    return bridge.teststatus(report)
+    return outcomes.teststatus(report)
 
 
 class GateHooks:
@@ -59,13 +63,13 @@ class GateHooks:
         self.config = config
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        bridge.record(self.config, report)
+        table.record(self.config, report)
 
     def pytest_sessionfinish(self) -> None:
-        bridge.write_report(self.config)
+        table.write_report(self.config)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        bridge.summarize(terminalreporter, self.config)
+        table.summarize(terminalreporter, self.config)
 
 
 @pytest.fixture(scope="session")
@@ -81,13 +85,13 @@ def connector_service() -> Iterator[Any]:
 @pytest.fixture
 def connector_config(pytestconfig: pytest.Config) -> Any:
     """Deadlines, budgets and limits from the command line and ini file."""
-    return bridge.config_from(pytestconfig)
+    return options.config_from(pytestconfig)
 
 
 @pytest.fixture
 def connector_class(request: pytest.FixtureRequest) -> type:
     """The connector class under test: from --connector, or the ``connector`` attribute of a contract class."""
-    return bridge.connector_class(request)
+    return collection.connector_class(request)
 
 
 @pytest.fixture
@@ -111,7 +115,9 @@ def connector_metadata_strategies() -> dict:
 @pytest.fixture
 def fake_job_service(connector_task_template: Any | None) -> Iterator[Any]:
     """A fresh generic fake job service on 127.0.0.1, answering the task's declared outputs on success."""
-    with bridge.started_job_service(connector_task_template) as server:
+    from conformance.backends import started_job_service
+
+    with started_job_service(connector_task_template) as server:
         yield server
 
 
@@ -135,13 +141,20 @@ def connector_bound(connector_binding: Any | None) -> Iterator[Any | None]:
 @pytest.fixture
 def connector_backend(request: pytest.FixtureRequest, connector_class: type) -> Any | None:
     """The fake backend the connector under test talks to, or None (fault clauses are then skipped)."""
-    return bridge.bound_backend(request, connector_class)
+    from conformance.backends import speaks_job_api
+
+    bound = request.getfixturevalue("connector_bound")
+    if bound is not None:
+        return bound.backend
+    return request.getfixturevalue("fake_job_service") if speaks_job_api(connector_class) else None
 
 
 @pytest.fixture
 def connector_factory(connector_class: type, connector_backend: Any | None) -> Any:
     """Override to build your connector (arguments, environment, the fake's URL); called once per instance."""
-    return bridge.default_factory(connector_class, connector_backend)
+    from conformance.backends import default_factory
+
+    return default_factory(connector_class, connector_backend)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from conformance.contract import ConnectorContract
 
 def test_connector_loads(connector_spec: str, pytestconfig) -> None:
     """The --connector value names an importable async connector class."""
-    from conformance.pytest_bridge import load_or_fail
+    from conformance.pytest_collection import load_or_fail
 
     load_or_fail(pytestconfig, connector_spec)
 

@@ -1,0 +1,83 @@
+"""One clause test's result, turned into pytest's outcome through the gate (levels, waivers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.pytest_collection import params_of
+from conformance.pytest_options import gate_settings
+
+_PROBES = pytest.StashKey[dict[tuple, Any]]()
+
+
+def run_and_report(clause: Any, subject: Any, service: Any, config: Any, request: pytest.FixtureRequest) -> None:
+    """Run one clause, unless the connector's probe decides it: a broken setup step is reported once."""
+    from conformance.run import run_clause
+
+    probe = _probe_for(request, subject)
+    result = probe.decide(clause, subject, service.runtime, config) or run_clause(clause, subject,
+                                                                                 service.runtime(), config)
+    report(result, subject.name, request)
+
+
+def _probe_for(request: pytest.FixtureRequest, subject: Any) -> Any:
+    """One probe per connector (and task) per process, knowing which of its clauses this session selected.
+
+    Every xdist worker collects the same items, so each picks the same clause to report a setup failure.
+    """
+    from conformance.probe import Probe
+
+    probes = request.config.stash.setdefault(_PROBES, {})
+    key = (subject.name, repr(subject.template), repr(subject.inputs))
+    if key not in probes:
+        selected = [params["conformance_clause"] for item in request.session.items
+                    if dict(item.user_properties).get("connector") == subject.name
+                    and "conformance_clause" in (params := params_of(item))]
+        probes[key] = Probe(selected)
+    return probes[key]
+
+
+def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
+    """Turn a ClauseResult into pytest's outcome through the gate (levels, waivers).
+
+    The gate status goes on the report as a user property, so the controller's table is right under
+    xdist too. Results that must not fail the run (WAIVED, WARN) are xfails: visible, not red. Notes go
+    into a report section and the summary, not into warnings (``filterwarnings = error`` is common).
+    """
+    from conformance.gate import Status, decide
+
+    clause = result.clause
+    gate = gate_settings(request.config)
+    waiver = gate.waivers.get(connector, {}).get(clause.id)
+    status = decide(result.outcome.value, clause.level, waiver, gate.fail_on)
+    if result.notes:
+        request.node.add_report_section("call", "conformance notes", "\n".join(result.notes))
+        request.node.user_properties.append(("notes", "\n".join(result.notes)))
+    failure = f"{clause.id} [{clause.level.value}, {clause.fact}] {clause.summary}\n{result.message}"
+    details = {
+        Status.SKIP: result.message,
+        Status.BLOCKED: result.message,
+        Status.ERROR: result.message,
+        Status.WAIVED: f"waived: {waiver}",
+        Status.WARN: f"{clause.level.value} failure, not gating (fail on: {gate.fail_on_text})\n{failure}",
+        Status.STALE: f"STALE waiver: {connector} passes {clause.id} now; delete {clause.id} from "
+                      f"[tool.connector-conformance.waivers.{connector}] in pyproject.toml (it said: {waiver})",
+    }
+    request.node.user_properties += [("status", status.value), ("detail", details.get(status, ""))]
+    if status is Status.FAIL:
+        pytest.fail(failure, pytrace=False)
+    if status in (Status.STALE, Status.ERROR):
+        pytest.fail(details[status], pytrace=False)
+    if status in (Status.SKIP, Status.BLOCKED):
+        pytest.skip(f"{clause.id}: {result.message}")
+    if status in (Status.WAIVED, Status.WARN):
+        pytest.xfail(f"{clause.id} {status.value} ({details[status].splitlines()[0]})")
+
+
+def teststatus(test_report: pytest.TestReport) -> tuple | None:
+    """A harness error is pytest's ERROR, not a FAIL: it says nothing about the connector."""
+    if test_report.when == "call" and test_report.failed and ("status", "ERROR") in test_report.user_properties:
+        return "error", "E", "ERROR"
+    return None
