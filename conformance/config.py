@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 
-def knob(default: Any, help: str) -> Any:
-    """A config field with its help; its name is the option's (``--connector-<name with dashes>``)."""
-    return dataclasses.field(default=default, metadata={"help": help})
+def knob(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
+    """A config field with its help (and, for a word-valued knob, its valid values); its name is the
+    option's (``--connector-<name with dashes>``)."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def config_from(config: pytest.Config) -> Any:
         dest = _dest(option_name(knob))
         value = option_or_ini(config, dest)
         if value not in (None, ""):
-            values[knob.name] = _parse(dest, value, type(knob.default))
+            values[knob.name] = _parse(dest, value, type(knob.default), knob.metadata["choices"])
     return ConformanceConfig(**values)
 
 
@@ -102,9 +102,12 @@ def _read_gate(config: pytest.Config) -> Gate:
     return Gate(fail_on, fail_on_text(fail_on), waivers)
 
 
-def _parse(dest: str, value: Any, kind: type) -> Any:
+def _parse(dest: str, value: Any, kind: type, choices: tuple[str, ...] = ()) -> Any:
+    """The knob's value from its text; a usage error naming the valid values otherwise."""
     if kind is bool:
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+    if choices and value not in choices:
+        raise pytest.UsageError(f"{dest}: {value!r} is not one of {', '.join(choices)}")
     try:
         return kind(value)
     except ValueError:
