@@ -51,6 +51,20 @@ def run_suite(pytester: pytest.Pytester):
     return run
 
 
+@pytest.fixture
+def failure_report():
+    """``failure_report(output, clause_id)``: the FAILURES section of the test for ``clause_id`` in a run's output."""
+    return _failure_report
+
+
+def _failure_report(output: str, clause_id: str) -> str:
+    header = re.compile(rf"^_+ \S*test_clause\[[^\]]*-{re.escape(clause_id)}\] _+$", re.M)
+    match = header.search(output)
+    assert match, f"no failure section for {clause_id}:\n{output}"
+    end = re.compile(r"^(_{3,} |={3,} )", re.M).search(output, match.end())
+    return output[match.end():end.start() if end else None]
+
+
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> "str | None":
     """Set-valued parameters get an id that does not depend on the hash seed: xdist workers (each with
     its own seed) must collect the same test ids."""

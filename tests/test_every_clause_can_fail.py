@@ -1,21 +1,23 @@
-"""A check that cannot fail is a defect: every clause is the target of some broken connector."""
+"""A check that cannot fail is a defect: every clause is the target of some broken connector.
+
+Each broken connector declares the clause it breaks (tests/broken/__init__.py), and
+tests/test_broken_connectors.py runs every declaration, asserting it fails exactly that clause.
+"""
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
+from broken import declarations
 
 from conformance.clause import all_clauses
 
 
-def _targeted_clauses() -> set:
-    targeted = set()
-    for path in Path(__file__).parent.glob("test_broken_*.py"):
-        module = importlib.import_module(path.stem)
-        targeted |= {case[1] for case in module.CASES}
-    return targeted
-
-
 def test_every_clause_has_a_broken_connector_that_fails_it() -> None:
-    missing = {c.id for c in all_clauses()} - _targeted_clauses()
+    missing = {c.id for c in all_clauses()} - {case.breaks for case in declarations()}
     assert not missing, f"clauses no broken connector in tests/broken/ fails: {sorted(missing)}"
+
+
+def test_every_declaration_names_known_clauses() -> None:
+    known = {c.id for c in all_clauses()}
+    unknown = {(case.connector, clause) for case in declarations() for clause in {case.breaks} | case.cascade
+               if clause not in known}
+    assert not unknown, f"declared clauses that do not exist: {sorted(unknown)}"

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from test_broken_structure import failure_report
 
 from conformance.clause import Needs, all_clauses
 
@@ -33,7 +32,7 @@ def _before_captured_output(report: str) -> str:
     return report.split("- Captured")[0]
 
 
-def test_create_raising_on_the_default_template_is_reported_once_with_the_fix(run_suite) -> None:
+def test_create_raising_on_the_default_template_is_reported_once_with_the_fix(run_suite, failure_report) -> None:
     run = run_suite(f"{VERDICTS}.NeedsProjectID")
     assert run.failed() == {"META-CREATE-TYPE"}, run.output
     report = failure_report(run.output, "META-CREATE-TYPE")
@@ -54,7 +53,7 @@ def test_the_same_connector_given_its_template_passes(run_suite, pytester: pytes
     assert "BLOCKED" not in run.output
 
 
-def test_create_returning_none_is_one_meta_create_type_failure(run_suite) -> None:
+def test_create_returning_none_is_one_meta_create_type_failure(run_suite, failure_report) -> None:
     run = run_suite(f"{VERDICTS}.CreateReturnsNone")
     assert run.failed() == {"META-CREATE-TYPE"}, run.output
     report = _before_captured_output(failure_report(run.output, "META-CREATE-TYPE"))
@@ -70,7 +69,7 @@ def test_a_meta_over_the_wire_limit_is_meta_size_once(run_suite) -> None:
     assert "(reported once, under META-SIZE)" in run.output
 
 
-def test_a_hanging_get_is_phase_terminates_once(run_suite) -> None:
+def test_a_hanging_get_is_phase_terminates_once(run_suite, failure_report) -> None:
     run = run_suite(f"{VERDICTS}.GetHangs", "--connector-deadline=0.5", "-k", "PHASE or DELETE or BACKEND")
     assert run.failed() == {"PHASE-TERMINATES"}, run.output
     assert "GetTask did not return within 0.5 s" in failure_report(run.output, "PHASE-TERMINATES")

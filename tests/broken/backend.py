@@ -33,6 +33,9 @@ class RaisingClient(JobServiceClient):
 class RaisesOnTransientErrors(ReferenceConnector):
     """BACKEND-GET-TRANSIENT: calls the job service without retries, so get() raises on an HTTP 503."""
 
+    breaks = "BACKEND-GET-TRANSIENT"
+    evidence = ("GetTask failed with INTERNAL", "HTTP 503")
+
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
         self.client = RaisingClient(self.client.base_url)
@@ -40,6 +43,9 @@ class RaisesOnTransientErrors(ReferenceConnector):
 
 class NotFoundIsFailed(ReferenceConnector):
     """BACKEND-INVISIBLE-AFTER-CREATE: reports a job the backend answers 404 for as FAILED, even right after create."""
+
+    breaks = "BACKEND-INVISIBLE-AFTER-CREATE"
+    evidence = ("the task ended FAILED 'job job-1 not found'",)
 
     def _missing(self, meta: JobMeta) -> Resource:
         return Resource(phase=TaskExecution.FAILED, message=f"job {meta.job_id} not found")
@@ -64,12 +70,20 @@ class Keyed(ReferenceConnector):
 class NoIdempotencyKey(Keyed):
     """BACKEND-CREATE-RETRY: submits without an idempotency key, so a retried CreateTask starts a second job."""
 
+    breaks = "BACKEND-CREATE-RETRY"
+    # Without any key, the submit retried after a lost answer duplicates the job too: same root cause.
+    cascade = frozenset({"BACKEND-NO-ORPHANS"})
+    evidence = ("2 live jobs: job-1=SUBMITTED (submits=1, cancels=0), job-2=SUBMITTED (submits=1, cancels=0)",)
+
     def key(self, metadata: Optional[TaskExecutionMetadata]) -> Optional[str]:
         return None
 
 
 class KeyIgnoresRetryAttempt(Keyed):
     """BACKEND-RETRY-NEW-JOB: its idempotency key leaves out retry_attempt, so a user retry reuses the old job."""
+
+    breaks = "BACKEND-RETRY-NEW-JOB"
+    evidence = ("1 job(s): job-1=SUBMITTED (submits=2, cancels=0)",)
 
     def key(self, metadata: Optional[TaskExecutionMetadata]) -> Optional[str]:
         key = idempotency_key(metadata)
@@ -78,6 +92,9 @@ class KeyIgnoresRetryAttempt(Keyed):
 
 class DeleteNeverCancels(ReferenceConnector):
     """BACKEND-ABORT-REACHES: delete() only forgets the job locally and never calls the backend's cancel."""
+
+    breaks = "BACKEND-ABORT-REACHES"
+    evidence = ("still running without a cancel: job-1=PENDING (submits=1, cancels=0)",)
 
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
         return None
@@ -100,6 +117,9 @@ class KeylessRetryClient(JobServiceClient):
 class RetriesWithoutKey(ReferenceConnector):
     """BACKEND-NO-ORPHANS: retries a failed submit without the idempotency key: a lost response means a 2nd job."""
 
+    breaks = "BACKEND-NO-ORPHANS"
+    evidence = ("job-1=SUBMITTED", "job-2=SUCCEEDED")
+
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
         self.client = KeylessRetryClient(self.client.base_url)
@@ -108,6 +128,9 @@ class RetriesWithoutKey(ReferenceConnector):
 class UnknownStateRaises(Tweaked):
     """BACKEND-UNKNOWN-STATE-NO-ERROR: looks the phase up with PHASES[state]: a state it does not know raises."""
 
+    breaks = "BACKEND-UNKNOWN-STATE-NO-ERROR"
+    evidence = ("GetTask failed with INTERNAL", "KeyError: 'QUARANTINED'")
+
     def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
         resource.phase = PHASES[view["state"]]
         return resource
@@ -115,6 +138,9 @@ class UnknownStateRaises(Tweaked):
 
 class UnknownStateUnnamed(Tweaked):
     """BACKEND-UNKNOWN-STATE: keeps polling on a state it does not know, but its message does not name it."""
+
+    breaks = "BACKEND-UNKNOWN-STATE"
+    evidence = ("RUNNING 'still running'",)
 
     def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
         if view["state"] not in PHASES:

@@ -16,6 +16,9 @@ TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 class RefusesPending(ReferenceConnector):
     """DELETE-AFTER-CREATE: reads the job first and refuses to cancel one still PENDING ("nothing started yet")."""
 
+    breaks = "DELETE-AFTER-CREATE"
+    evidence = ("cannot cancel job job-1 (PENDING)",)
+
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
         _, view = await self.client.call("GET", f"/jobs/{resource_meta.job_id}")
         if view.get("state") == "PENDING":
@@ -43,17 +46,26 @@ class ExplainsRefusal(ReferenceConnector):
 class RefusesSucceeded(ExplainsRefusal):
     """DELETE-AFTER-SUCCESS: raises when asked to cancel a job that already SUCCEEDED."""
 
+    breaks = "DELETE-AFTER-SUCCESS"
+    evidence = ("cannot cancel job job-1 (SUCCEEDED)",)
+
     refused = frozenset({"SUCCEEDED"})
 
 
 class RefusesFailed(ExplainsRefusal):
     """DELETE-AFTER-FAILURE: raises when asked to cancel a job that already FAILED."""
 
+    breaks = "DELETE-AFTER-FAILURE"
+    evidence = ("cannot cancel job job-1 (FAILED)",)
+
     refused = frozenset({"FAILED"})
 
 
 class RefusesGone(ExplainsRefusal):
     """DELETE-PURGED: raises when the job to cancel is gone from the backend (HTTP 404, purged)."""
+
+    breaks = "DELETE-PURGED"
+    evidence = ("cannot cancel job job-1 (HTTP 404)",)
 
     refused = frozenset({"HTTP 404"})
 
@@ -77,6 +89,9 @@ class WaitsForStop(ReferenceConnector):
 class RemembersDeleted(WaitsForStop):
     """DELETE-TWICE: remembers each job it stopped and raises "already deleted" when asked again."""
 
+    breaks = "DELETE-TWICE"
+    evidence = ("job job-1 was already deleted",)
+
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
         if resource_meta.job_id in self._marked:
             raise RuntimeError(f"job {resource_meta.job_id} was already deleted")
@@ -86,6 +101,9 @@ class RemembersDeleted(WaitsForStop):
 
 class OneDeleteAtATime(WaitsForStop):
     """DELETE-CONCURRENT: raises "already in progress" while another delete() of the same job is running."""
+
+    breaks = "DELETE-CONCURRENT"
+    evidence = ("3 failed", "a cancel of job job-1 is already in progress")
 
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
         if resource_meta.job_id in self._marked:

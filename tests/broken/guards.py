@@ -29,6 +29,9 @@ WATCH_SECONDS = 20.0
 class BlocksTheLoop(ReferenceConnector):
     """LOOP-BLOCKING: delete() waits for the cancel to settle with time.sleep instead of asyncio.sleep."""
 
+    breaks = "LOOP-BLOCKING"
+    evidence = ("the loop stalled", "guards.py", "in delete: time.sleep(STOP_WAIT)")
+
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
         await super().delete(resource_meta, **kwargs)
         time.sleep(STOP_WAIT)
@@ -36,6 +39,9 @@ class BlocksTheLoop(ReferenceConnector):
 
 class TokenInLogLink(ReferenceConnector):
     """SECRET-CANARY: reads its API token through flytekit and puts it into the job's log link."""
+
+    breaks = "SECRET-CANARY"
+    evidence = ("secret _FSEC_JOBS_TOKEN in get() Resource.log_links", "PHASE-ACCEPTED")
 
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
@@ -75,17 +81,30 @@ class Base64PickledJobMeta(JobMeta):
 class PickledMeta(MetaSwap):
     """META-NO-PICKLE: the meta is a pickle stream, and decode() unpickles it."""
 
+    breaks = "META-NO-PICKLE"
+    evidence = (
+        "encode() produced a pickle stream",
+        "pickle.find_class('broken.guards', 'PickledJobMeta')",
+        "in decode: return pickle.loads(data)",
+    )
+
     meta_type = PickledJobMeta
 
 
 class Base64PickledMeta(PickledMeta):
     """META-NO-PICKLE: only the audit hook sees it: decode() unpickles base64-wrapped bytes."""
 
+    breaks = "META-NO-PICKLE"
+    evidence = ("decode() unpickles a class", "in decode: return pickle.loads(base64.b64decode(data))")
+
     meta_type = Base64PickledJobMeta
 
 
 class PhonesHome(ReferenceConnector):
     """NET-EGRESS: create() sends best-effort usage telemetry to a fixed host, ignoring any failure."""
+
+    breaks = "NET-EGRESS"
+    evidence = ("refused connect to 203.0.113.7:443 from guards.py", "in report_usage", "META-CREATE-TYPE")
 
     async def create(self, **kwargs: Any) -> JobMeta:
         await self.report_usage()
@@ -102,6 +121,9 @@ class PhonesHome(ReferenceConnector):
 
 class WatcherThreads(ReferenceConnector):
     """HYGIENE: create() starts a thread to watch the job, which nothing ever stops."""
+
+    breaks = "HYGIENE"
+    evidence = ("thread 'watch-job-", "in _watch: time.sleep(WATCH_SECONDS)")
 
     async def create(self, **kwargs: Any) -> JobMeta:
         meta = await super().create(**kwargs)
@@ -131,6 +153,10 @@ class BlockingBackoffClient(JobServiceClient):
 class BlocksOnRetry(ReferenceConnector):
     """LOOP-BLOCKING: the stall happens only while BACKEND-GET-TRANSIENT makes the status call fail."""
 
+    breaks = "LOOP-BLOCKING"
+    # evidence from a fault clause: the stall happens only while the status call answers 503
+    evidence = ("the loop stalled", "in _once: time.sleep(BACKOFF)", "(seen in BACKEND-GET-TRANSIENT)")
+
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
         self.client = BlockingBackoffClient(self.client.base_url)
@@ -148,6 +174,11 @@ class RefusesLateDeletes(ReferenceConnector):
 class LeaksAndRefusesLateDeletes(RefusesLateDeletes):
     """HYGIENE: every get() opens a socket it never closes."""
 
+    breaks = "HYGIENE"
+    # one failure hides no other check: deletes of finished jobs fail, the socket leak is still measured
+    cascade = frozenset({"DELETE-AFTER-FAILURE", "DELETE-AFTER-SUCCESS"})
+    evidence = ("open socket(s) (since a lifecycle, then DeleteTask)",)
+
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
         self.probes: list = []
@@ -160,6 +191,11 @@ class LeaksAndRefusesLateDeletes(RefusesLateDeletes):
 class PhonesHomeOnAbort(RefusesLateDeletes):
     """NET-EGRESS: only delete() reports the abort to a fixed host; deletes of finished jobs fail too."""
 
+    breaks = "NET-EGRESS"
+    # its deletes of finished jobs fail too (RefusesLateDeletes)
+    cascade = frozenset({"DELETE-AFTER-FAILURE", "DELETE-AFTER-SUCCESS"})
+    evidence = ("refused connect to 203.0.113.7:443 from guards.py", "in report_usage", "DELETE-")
+
     async def delete(self, resource_meta: JobMeta, **kwargs: Any) -> None:
         await PhonesHome.report_usage()
         await super().delete(resource_meta, **kwargs)
@@ -167,6 +203,11 @@ class PhonesHomeOnAbort(RefusesLateDeletes):
 
 class PickledMetaCreateFails(PickledMeta):
     """META-NO-PICKLE: create() fails on the default task, yet the meta type pickles (fuzzing builds metas)."""
+
+    breaks = "META-NO-PICKLE"
+    # create() fails, but fuzzing samples of the same class are pickled and unpickled
+    cascade = frozenset({"META-CREATE-TYPE"})
+    evidence = ("encode() produced a pickle stream", "in decode: return pickle.loads(data)")
 
     async def create(self, **kwargs: Any) -> JobMeta:
         raise RuntimeError("missing task config: 'cluster'")
@@ -176,6 +217,9 @@ class PickledMetaCreateFails(PickledMeta):
 
 class SyncHttpInAsync(ReferenceConnector):
     """LOOP-BLOCKING: get() calls the job service with requests inside async def; the fake answers in 1 ms."""
+
+    breaks = "LOOP-BLOCKING"
+    evidence = ("blocked the event loop at guards.py", "in get: answer = requests.get(")
 
     async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
         answer = requests.get(f"{self.client.base_url}/jobs/{resource_meta.job_id}", timeout=5)
@@ -192,6 +236,9 @@ class SyncHttpInAsync(ReferenceConnector):
 class NapsInCreate(ReferenceConnector):
     """LOOP-BLOCKING: a 5 ms time.sleep inside async def, far below the stall threshold."""
 
+    breaks = "LOOP-BLOCKING"
+    evidence = ("time.sleep(0.005) blocked the event loop at guards.py", "in create: time.sleep(0.005)")
+
     async def create(self, **kwargs: Any) -> JobMeta:
         time.sleep(0.005)  # "let the backend settle"
         return await super().create(**kwargs)
@@ -199,6 +246,9 @@ class NapsInCreate(ReferenceConnector):
 
 class BusyInGet(ReferenceConnector):
     """LOOP-BLOCKING: parses a large answer in pure Python on the loop (a CPU-bound stall, no blocking call)."""
+
+    breaks = "LOOP-BLOCKING"
+    evidence = ("the loop stalled", "in get: while time.thread_time() < busy_until:")
 
     async def get(self, resource_meta: JobMeta, **kwargs: Any) -> Resource:
         busy_until = time.thread_time() + STOP_WAIT  # CPU time: the same work on a busy machine
@@ -221,6 +271,9 @@ class SyncHttpInExecutor(SyncHttpInAsync):
 class TokenInFailureMessage(TokenInLogLink):
     """SECRET-CANARY: a failed job's message echoes the request, token included; success paths are clean."""
 
+    breaks = "SECRET-CANARY"
+    evidence = ("secret _FSEC_JOBS_TOKEN in get() Resource.message", "PHASE-FAILURE-MESSAGE", "DELETE-AFTER-FAILURE")
+
     def _resource(self, view: dict) -> Resource:
         resource = ReferenceConnector._resource(self, view)
         if resource.phase == TaskExecution.FAILED:
@@ -231,6 +284,9 @@ class TokenInFailureMessage(TokenInLogLink):
 
 class TokenInFailureLogLink(TokenInLogLink):
     """SECRET-CANARY: only on failure, a log link to the backend's error page carries the token."""
+
+    breaks = "SECRET-CANARY"
+    evidence = ("secret _FSEC_JOBS_TOKEN in get() Resource.log_links", "PHASE-FAILURE-MESSAGE")
 
     def _resource(self, view: dict) -> Resource:
         resource = ReferenceConnector._resource(self, view)

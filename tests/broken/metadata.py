@@ -43,6 +43,11 @@ class JobMetaV2(JobMeta):
 class StaleCreateType(MetaSwap):
     """META-CREATE-TYPE: metadata_type was bumped to JobMetaV2 but create() still returns the old JobMeta."""
 
+    # JobMetaV2.decode keeps old-format metas as JobMeta (a compatible upgrade), so this meta still
+    # round-trips; with a plain decode, META-ROUNDTRIP would fail too (JobMeta in, JobMetaV2 out).
+    breaks = "META-CREATE-TYPE"
+    evidence = ("create() returned JobMeta",)
+
     meta_type = JobMetaV2
 
     def convert(self, meta: JobMeta) -> JobMeta:
@@ -60,6 +65,11 @@ class BufferMeta(JobMeta):
 class BytearrayEncode(MetaSwap):
     """META-ENCODE-BYTES: encode() returns a bytearray instead of bytes."""
 
+    # protobuf rejects every non-bytes value for CreateTaskResponse.resource_meta, so CreateTask fails: the
+    # probe finds it once, and the clauses that create through the service are BLOCKED naming this clause.
+    breaks = "META-ENCODE-BYTES"
+    evidence = ("encode() returned bytearray",)
+
     meta_type = BufferMeta
 
 
@@ -73,6 +83,9 @@ class QueuedMeta(JobMeta):
 class TupleInSequence(MetaSwap):
     """META-ROUNDTRIP-EXACT: create() stores a tuple in a Sequence[str] field; the default JSON decode gives a
     list, which still satisfies Sequence[str] and holds the same data (so META-ROUNDTRIP passes)."""
+
+    breaks = "META-ROUNDTRIP-EXACT"
+    evidence = ("meta.queues: expected tuple ('default',), got list ['default']",)
 
     meta_type = QueuedMeta
 
@@ -92,6 +105,11 @@ class StampedMeta(JobMeta):
 
 class DatetimeAsText(MetaSwap):
     """META-ROUNDTRIP: encodes a datetime with json's default=str, so it decodes as a str."""
+
+    breaks = "META-ROUNDTRIP"
+    # Hypothesis draws datetimes for the field too, so META-FUZZ finds the same loss: one root cause.
+    cascade = frozenset({"META-FUZZ"})
+    evidence = ("meta.started: expected datetime.datetime(2024, 5, 1, 12, 0), got str '2024-05-01 12:00:00'",)
 
     meta_type = StampedMeta
 
@@ -123,6 +141,9 @@ class ScriptMeta(JobMeta):
 class ScriptInMeta(MetaSwap):
     """META-SIZE: keeps the whole rendered job script (~100 KiB) in the meta, not just the job id."""
 
+    breaks = "META-SIZE"
+    evidence = ("at most 65536 bytes",)
+
     meta_type = ScriptMeta
 
     def convert(self, meta: JobMeta) -> ScriptMeta:
@@ -150,6 +171,9 @@ class HandleMeta(JobMeta):
 class IdHandleMeta(MetaSwap):
     """META-FRESH-PROCESS: encode() stores only id(self), a key into this process's memory."""
 
+    breaks = "META-FRESH-PROCESS"
+    evidence = ("decoding in a fresh process failed: KeyError",)
+
     meta_type = HandleMeta
 
 
@@ -163,5 +187,11 @@ class RetriedMeta(JobMeta):
 
 class IntKeyedDict(MetaSwap):
     """META-FUZZ: a Dict[int, str] field, whose int keys the default JSON encode turns into str keys."""
+
+    breaks = "META-FUZZ"
+    evidence = (
+        "shrunk counterexample: RetriedMeta(job_id='', submitted_at=0.0, retry_attempt=0, previous_jobs={0: ''})",
+        "meta.previous_jobs: missing key 0",
+    )
 
     meta_type = RetriedMeta

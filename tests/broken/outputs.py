@@ -28,6 +28,11 @@ class Outputs(Tweaked):
 class OutputOfWrongType(Outputs):
     """PHASE-OUTPUTS: the backend's result text passed through for `y: int`."""
 
+    breaks = "PHASE-OUTPUTS"
+    evidence = ("y: declared int (INTEGER), got a string 'seven', which flytekit cannot convert to int",)
+    # judged on the clauses that read outputs (and the structure ones)
+    suite_args = ("-k", "PHASE or STRUCT")
+
     def answer(self, view: Dict[str, Any]) -> Dict[str, Any]:
         return {"y": "seven"}
 
@@ -41,6 +46,13 @@ class JobHandle:
 
 class OutputIsAnObject(Outputs):
     """PHASE-OUTPUTS: returns the SDK's result object for `y: int` (flytekit pickles it into a blob)."""
+
+    breaks = "PHASE-OUTPUTS"
+    # flytekit pickles the object into a new blob on every GetTask: the re-polls really answer other outputs.
+    cascade = frozenset({"PHASE-TERMINAL-STABLE"})
+    evidence = ("y: declared int (INTEGER), got a blob (PythonPickle)",)
+    # judged on the clauses that read outputs (and the structure ones)
+    suite_args = ("-k", "PHASE or STRUCT")
 
     def answer(self, view: Dict[str, Any]) -> Dict[str, Any]:
         return {"y": JobHandle(view["job_id"])}

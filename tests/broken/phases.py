@@ -35,11 +35,25 @@ class Remapped(Tweaked):
 class SucceededUndefined(Remapped):
     """PHASE-ACCEPTED: answers a SUCCEEDED job with phase UNDEFINED (0): its state map lacks a real phase for it."""
 
+    breaks = "PHASE-ACCEPTED"
+    # An unaccepted phase ends the attempt (F-PHASE-2), and PHASE-ACCEPTED only sees phases of the default
+    # lifecycle, which every success-dependent clause also runs. On the last state it costs only the clauses
+    # that need that lifecycle to succeed.
+    cascade = frozenset({"BACKEND-GET-TRANSIENT", "BACKEND-INVISIBLE-AFTER-CREATE", "PHASE-OUTPUTS"})
+    evidence = ("get() answered UNDEFINED",)
+
     remap = {"SUCCEEDED": TaskExecution.UNDEFINED}
 
 
 class SucceededStaysRunning(Remapped):
     """PHASE-TERMINATES: maps the backend's SUCCEEDED to RUNNING (it waits for a COMPLETED state never sent)."""
+
+    # The setup probe's lifecycle never ends either: PHASE-TERMINATES reports it once, and every clause that
+    # needs a lifecycle is BLOCKED naming it.
+    breaks = "PHASE-TERMINATES"
+    evidence = ("no terminal phase after 20 GetTask calls", "last answer: RUNNING 'succeeded'")
+    # a lifecycle that never ends should give up fast
+    suite_args = ("--connector-max-polls=20", "--connector-budget=5")
 
     remap = {"SUCCEEDED": TaskExecution.RUNNING}
 
@@ -47,11 +61,27 @@ class SucceededStaysRunning(Remapped):
 class PendingFailed(Remapped):
     """PHASE-SYNC-GET: maps a PENDING (queued, not yet started) job to FAILED."""
 
+    breaks = "PHASE-SYNC-GET"
+    # The sync-on-create get is the first get of every lifecycle, and a failed phase ends it there: whatever
+    # needs the default task to succeed fails too (outputs, surviving 503s or 404s, no live job left), and
+    # the job keeps moving on the backend, so re-polls differ from the "terminal" FAILED.
+    cascade = frozenset({
+        "BACKEND-GET-TRANSIENT",
+        "BACKEND-INVISIBLE-AFTER-CREATE",
+        "BACKEND-NO-ORPHANS",
+        "PHASE-OUTPUTS",
+        "PHASE-TERMINAL-STABLE",
+    })
+    evidence = ("first get() answered FAILED 'pending'",)
+
     remap = {"PENDING": TaskExecution.FAILED}
 
 
 class NoOutputs(Tweaked):
     """PHASE-OUTPUTS: answers SUCCEEDED without the job's outputs (neither Resource.outputs nor outputs.pb)."""
+
+    breaks = "PHASE-OUTPUTS"
+    evidence = ("missing ['y']; found no outputs",)
 
     def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
         resource.outputs = None
@@ -60,6 +90,9 @@ class NoOutputs(Tweaked):
 
 class JobsInMemory(ReferenceConnector):
     """PHASE-TERMINAL-STABLE: trusts only jobs it created itself (in memory); a restarted one says RETRYABLE_FAILED."""
+
+    breaks = "PHASE-TERMINAL-STABLE"
+    evidence = ("a fresh connector instance answered RETRYABLE_FAILED 'lost track of job",)
 
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
@@ -79,6 +112,9 @@ class JobsInMemory(ReferenceConnector):
 class FailureWithoutMessage(Tweaked):
     """PHASE-FAILURE-MESSAGE: answers FAILED with the job's 'error' field, which this backend never sends."""
 
+    breaks = "PHASE-FAILURE-MESSAGE"
+    evidence = ("answered FAILED with no message",)
+
     def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
         if resource.phase == TaskExecution.FAILED:
             resource.message = view.get("error", "")
@@ -87,6 +123,11 @@ class FailureWithoutMessage(Tweaked):
 
 class LogLinksAsDicts(Tweaked):
     """PHASE-RESOURCE-SERIALIZES: returns log_links as plain dicts, not flyteidl TaskLog messages."""
+
+    # Protobuf turns {'uri', 'name'} dicts into TaskLog messages, so GetTask itself still works (a log link
+    # the wire cannot convert would fail every lifecycle clause); flytekit's local runner reads link.name.
+    breaks = "PHASE-RESOURCE-SERIALIZES"
+    evidence = ("log_links holds dict",)
 
     def tweak(self, resource: Resource, view: Dict[str, Any]) -> Resource:
         resource.log_links = [{"uri": link.uri, "name": link.name} for link in resource.log_links or []]

@@ -18,6 +18,9 @@ from .metadata import MetaSwap
 class EmptyTaskCategory(ReferenceConnector):
     """STRUCT-TASK-CATEGORY: registers under an empty task type name."""
 
+    breaks = "STRUCT-TASK-CATEGORY"
+    evidence = ("name=''",)
+
     def __init__(self, base_url: Optional[str] = None):
         super().__init__(base_url)
         self._task_category = type(self._task_category)(name="", version=0)
@@ -41,6 +44,9 @@ class StandaloneMeta:
 class NotAResourceMeta(MetaSwap):
     """STRUCT-METADATA-TYPE: metadata_type is a dataclass with its own encode/decode, not a ResourceMeta."""
 
+    breaks = "STRUCT-METADATA-TYPE"
+    evidence = ("StandaloneMeta",)
+
     meta_type = StandaloneMeta
 
 
@@ -58,11 +64,21 @@ class NamespaceMeta(SimpleNamespace, ResourceMeta):
 class NotADataclassMeta(MetaSwap):
     """STRUCT-METADATA-TYPE: metadata_type subclasses ResourceMeta but is not a @dataclass."""
 
+    breaks = "STRUCT-METADATA-TYPE"
+    evidence = ("NamespaceMeta", "is @dataclass missing?")
+
     meta_type = NamespaceMeta
 
 
 class RenamedMetricsArgument(ReferenceConnector):
     """STRUCT-SIGNATURES: get_metrics() names its argument `meta`, but the service passes resource_meta=."""
+
+    breaks = "STRUCT-SIGNATURES"
+    # get_metrics() is also called by CAP-METRICS, with the same keyword the service uses: the TypeError
+    # this clause predicts happens there too. Every method in the clause is called by some other clause,
+    # so a signature bug always brings down at least one; get_metrics is the one used by the fewest.
+    cascade = frozenset({"CAP-METRICS"})
+    evidence = ("get_metrics(meta:", "missing a required argument: 'meta'")
 
     async def get_metrics(self, meta: JobMeta, **kwargs) -> GetTaskMetricsResponse:
         return await super().get_metrics(meta)
@@ -84,6 +100,12 @@ class Incumbent(ReferenceConnector):
 
 class TaskTypeTaken(Incumbent):
     """STRUCT-TASK-TYPE-FREE: another class on the task type and version an installed plugin registered."""
+
+    breaks = "STRUCT-TASK-TYPE-FREE"
+    evidence = (
+        "ConnectorRegistry already routes conformance_squatted_v0 to broken.structure.Incumbent",
+        "ValueError('Duplicate connector for task type: conformance_squatted_v0')",
+    )
 
 
 class NextVersion(Incumbent):

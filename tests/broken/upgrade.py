@@ -34,6 +34,9 @@ class RenamedIdMeta(ResourceMeta):
 class RenamedMetaField(MetaSwap):
     """META-UPGRADE: a release renamed a meta field, so metas stored by the previous release no longer decode."""
 
+    breaks = "META-UPGRADE"
+    evidence = ("stored meta(s) no longer decode", "create-", "KeyError: 'id'")
+
     meta_type = RenamedIdMeta
 
     def convert(self, meta: JobMeta) -> RenamedIdMeta:
@@ -50,6 +53,9 @@ class StrictMeta(JobMeta):
 
 class StrictDecode(MetaSwap):
     """META-EXTRA-FIELD: flytekit's default decode(), which rejects a key it does not know."""
+
+    breaks = "META-EXTRA-FIELD"
+    evidence = ("KeyError: 'added_by_a_later_version'",)
 
     meta_type = StrictMeta
 
@@ -71,5 +77,8 @@ class RegionMeta(JobMeta):
 
 class RequiredOnDecode(MetaSwap):
     """META-MISSING-FIELD: region has a default in the class, but decode() reads it as if always present."""
+
+    breaks = "META-MISSING-FIELD"
+    evidence = ("decoding the create() meta without 'region' failed: KeyError: 'region'",)
 
     meta_type = RegionMeta
