@@ -1,17 +1,20 @@
 """What a contract clause is, how it is registered, and how it says "fail" or "not applicable".
 
 Clause functions live in ``conformance/clauses/<family>.py``; each is decorated with :func:`clause`,
-which records a stable ID, the platform fact it protects and its level. The registry is the single
-source the pytest plugin, the subclass style and the README catalogue read from.
+which declares what the clause knows before it runs: a stable ID, the platform fact it protects, its
+level, what it needs, and the consequence and fix of its failure (per failure kind where a clause can
+fail in more than one way). The body then raises a :class:`ClauseFailure` with only what it expected
+and observed; :meth:`Clause.check` completes it from the declaration. The registry is the single
+source the pytest plugin, the subclass style, the probe and the catalogue read from.
 """
 
 from __future__ import annotations
 
 import enum
 import textwrap
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from conformance.facts import FACTS
 
@@ -49,6 +52,15 @@ ClauseFunc = Callable[["ClauseRun"], None]
 
 
 @dataclass(frozen=True)
+class Prose:
+    """The static half of a failure message: what the platform does with the bug, and how to fix it."""
+
+    consequence: str
+    fix: str = ""
+    """Empty in a clause's ``kinds``: that failure kind is fixed the way the clause's own ``fix`` says."""
+
+
+@dataclass(frozen=True)
 class Clause:
     id: str
     fact: str
@@ -57,6 +69,34 @@ class Clause:
     needs: Needs = Needs.CONNECTOR
     steers_backend: bool = False
     """Skipped without a bound fake backend, whatever the setup: the probe leaves it to say so."""
+    consequence: str = ""
+    """What the platform does with a connector that fails this clause (the failure's default kind)."""
+    fix: str = ""
+    """How the connector author fixes it."""
+    kinds: Mapping[str, Prose] = field(default_factory=dict, compare=False)
+    """Other ways the clause can fail, whose consequence (and fix) differ: a body raises ``kind=<name>``."""
+
+    def prose(self, kind: str = "") -> Prose:
+        """The consequence and fix declared for a failure ``kind`` ("" is the clause's own)."""
+        if not kind:
+            return Prose(self.consequence, self.fix)
+        if kind not in self.kinds:
+            raise ValueError(f"clause {self.id} raised failure kind {kind!r}, which it does not declare "
+                             f"(declared: {', '.join(self.kinds) or 'none'})")
+        declared = self.kinds[kind]
+        return Prose(declared.consequence, declared.fix or self.fix)
+
+    def check(self, run: ClauseRun) -> None:
+        """Run the clause body; a failure it raises leaves with the prose this clause declares for its kind.
+
+        A failure that already carries its own prose (one the suite shares between clauses) is left as it is.
+        """
+        try:
+            self.func(run)
+        except ClauseFailure as failure:
+            if failure.consequence:
+                raise
+            raise failure.explained(self.prose(failure.kind)) from None
 
     @property
     def summary(self) -> str:
@@ -72,8 +112,16 @@ _REGISTRY: dict[str, Clause] = {}
 
 
 def clause(clause_id: str, *, fact: str, level: Level = Level.MUST, needs: Needs = Needs.CONNECTOR,
-           steers_backend: bool = False) -> Callable[[ClauseFunc], ClauseFunc]:
-    """Register a clause under a stable ID; a duplicate ID is a programming error caught at import."""
+           steers_backend: bool = False, consequence: str = "", fix: str = "", prose: Prose | None = None,
+           kinds: Mapping[str, Prose] | None = None) -> Callable[[ClauseFunc], ClauseFunc]:
+    """Register a clause under a stable ID, with what it declares; a mistake is caught at import.
+
+    ``consequence`` and ``fix`` are the clause's own; ``prose`` gives both at once where several clauses
+    share them. A duplicate ID, a fact not in conformance/facts.py, a docstring that does not cite the
+    fact, or a missing consequence or fix is a ValueError: the catalogue shows them for every clause.
+    """
+    if prose is not None:
+        consequence, fix = prose.consequence, prose.fix
 
     def register(func: ClauseFunc) -> ClauseFunc:
         existing = _REGISTRY.get(clause_id)
@@ -83,7 +131,8 @@ def clause(clause_id: str, *, fact: str, level: Level = Level.MUST, needs: Needs
             raise ValueError(f"clause {clause_id}: cites {fact}, which is not in conformance/facts.py")
         if fact not in (func.__doc__ or ""):
             raise ValueError(f"clause {clause_id}: docstring must cite its fact {fact}")
-        _REGISTRY[clause_id] = Clause(clause_id, fact, level, func, needs, steers_backend)
+        _REGISTRY[clause_id] = Clause(clause_id, fact, level, func, needs, steers_backend, consequence, fix,
+                                      dict(kinds or {}))
         return func
 
     return register
@@ -100,20 +149,53 @@ def all_clauses() -> list[Clause]:
     return list(_REGISTRY.values())
 
 
-class ClauseFailure(AssertionError):
-    """A broken clause, phrased for the connector author: what, why it matters, how to fix."""
+def clause_by_id(clause_id: str) -> Clause:
+    """The registered clause with this ID: a failure found outside its body (by the runner or the setup
+    probe) that is this clause's failure takes the consequence and fix the clause declares."""
+    import conformance.clauses  # noqa: F401  (registers the clauses)
 
-    def __init__(self, *, expected: str, observed: str, consequence: str, fix: str):
+    return _REGISTRY[clause_id]
+
+
+class ClauseFailure(AssertionError):
+    """A broken clause, phrased for the connector author: what was expected, what was observed, why it
+    matters and how to fix it.
+
+    A clause body gives only ``expected`` and ``observed`` (and ``kind`` where its declaration names
+    several); the consequence and fix come from the declaration (:meth:`Clause.check`). Failures the
+    suite shares between clauses (a call that raised, a lifecycle over budget) carry their own.
+    """
+
+    def __init__(self, *, expected: str, observed: str, consequence: str = "", fix: str = "", kind: str = ""):
         self.expected = expected
         self.observed = observed
         self.consequence = consequence
         self.fix = fix
+        self.kind = kind
         super().__init__(self.render())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Keyword-only fields: pickle (--connector-isolate's pipe) rebuilds the failure from them."""
+        return _rebuilt, (self.expected, self.observed, self.consequence, self.fix, self.kind)
+
+    def explained(self, prose: Prose) -> ClauseFailure:
+        """This failure, with ``prose`` as its consequence and fix."""
+        return ClauseFailure(expected=self.expected, observed=self.observed, consequence=prose.consequence,
+                             fix=prose.fix, kind=self.kind)
+
+    @property
+    def cause(self) -> str:
+        """One line for summaries: the first line of what was observed."""
+        return self.observed.strip().partition("\n")[0]
 
     def render(self) -> str:
         parts = [("expected", self.expected), ("observed", self.observed),
                  ("consequence", self.consequence), ("fix", self.fix)]
-        return "\n".join(_field(name, text) for name, text in parts)
+        return "\n".join(_field(name, text) for name, text in parts if text)
+
+
+def _rebuilt(expected: str, observed: str, consequence: str, fix: str, kind: str) -> ClauseFailure:
+    return ClauseFailure(expected=expected, observed=observed, consequence=consequence, fix=fix, kind=kind)
 
 
 def _field(name: str, text: str) -> str:

@@ -20,8 +20,10 @@ from functools import cached_property
 from typing import Any
 from unittest import mock
 
+import grpc
+
 from conformance import fresh_process
-from conformance.clause import Clause, ClauseFailure, ClauseSkip, all_clauses
+from conformance.clause import Clause, ClauseFailure, ClauseSkip, Prose, all_clauses, clause_by_id
 from conformance.config import ConformanceConfig
 from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, RpcFailed, brief
 from conformance.guards.active import ActiveGuards
@@ -179,10 +181,16 @@ class Outcome(str, enum.Enum):
 
 @dataclass
 class ClauseResult:
+    """One clause's verdict on one connector, as every front end (pytest, check_connector, load) reads it."""
+
     clause: Clause
     outcome: Outcome
     message: str = ""
+    """What a user reads: the rendered failure and transcript, a skip or block reason, a harness error."""
     notes: list[str] = field(default_factory=list)
+    failure: ClauseFailure | None = None
+    """The structured failure behind a FAIL that a clause (or a shared call or budget failure) explained:
+    expected / observed / consequence / fix as fields, so a report reads them instead of parsing ``message``."""
 
     @property
     def passed(self) -> bool:
@@ -191,14 +199,12 @@ class ClauseResult:
 
 def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
                config: ConformanceConfig | None = None) -> ClauseResult:
-    """Run one clause in its own ClauseRun; every way connector code misbehaves becomes a result."""
+    """Run one clause in its own ClauseRun, here (conformance.host calls it in the connector's process);
+    every way connector code misbehaves short of ending the process becomes a result."""
     config = config or ConformanceConfig()
-    if config.isolate:
-        from conformance.guards.process_isolation import run_isolated
-
-        return run_isolated(clause, subject, config)
-    with restored(asyncio) as replaced:
+    with restored(asyncio) as replaced, restored(grpc) as replaced_grpc:
         result = _run_here(clause, subject, runtime, config)
+    replaced += replaced_grpc
     result.notes += [f"{name} was replaced by connector code; the suite put it back after the clause, as it "
                      "is shared by every connector (and by the suite) in the service process" for name in replaced]
     return result
@@ -232,17 +238,17 @@ def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config:
         except ConnectorConstructionError as exc:
             return ClauseResult(clause, Outcome.FAIL, str(exc))
         try:
-            clause.func(run)
+            clause.check(run)
         except ClauseSkip as exc:
             return ClauseResult(clause, Outcome.SKIP, str(exc))
         except NotModelled as exc:
             return ClauseResult(clause, Outcome.SKIP, f"the bound fake does not model this: {exc}")
         except ClauseFailure as exc:
-            return _failed(clause, run, exc.render())
+            return _failed(clause, run, exc)
         except LifecycleBudgetExceeded as exc:
-            return _failed(clause, run, budget_failure(exc).render())
+            return _failed(clause, run, budget_failure(exc))
         except ConnectorCallError as exc:
-            return _failed(clause, run, call_failure(exc).render())
+            return _failed(clause, run, call_failure(exc))
         except Exception as exc:  # the clauses handle connector errors; what is left is ours
             return ClauseResult(clause, Outcome.ERROR, harness_error(exc, run.transcript))
     return ClauseResult(clause, Outcome.PASS, notes=run.notes + guards.notes())
@@ -270,48 +276,47 @@ def harness_error(exc: BaseException, transcript: Transcript | None = None) -> s
             + (f"\n{transcript.render()}" if transcript is not None else ""))
 
 
-def _failed(clause: Clause, run: ClauseRun, body: str) -> ClauseResult:
-    return ClauseResult(clause, Outcome.FAIL, f"{body}\n{run.transcript.render()}")
+def _failed(clause: Clause, run: ClauseRun, failure: ClauseFailure) -> ClauseResult:
+    return ClauseResult(clause, Outcome.FAIL, f"{failure.render()}\n{run.transcript.render()}", failure=failure)
+
+
+CALL_FAILURES = {
+    "timed out": Prose(
+        consequence="The platform sees DEADLINE_EXCEEDED; a hung get() burns the error budget (F-GET-2) and a "
+                    "blocked event loop stalls every connector in the process (F-WIRE-4).",
+        fix="Bound every backend call with a timeout, and never block inside async def."),
+    "ended the process": Prose(
+        consequence="SystemExit/KeyboardInterrupt in connector code ends the connector service process: every task "
+                    "of every connector on that pod errors until it restarts.",
+        fix="Never call sys.exit() or raise BaseException subclasses in a connector; raise an Exception."),
+    "raised": Prose(
+        consequence="Exceptions become gRPC INTERNAL errors (F-WIRE-5); six failed GetTask calls fail the task for "
+                    "good and leave the remote job running (F-GET-2).",
+        fix="Handle the backend's answers explicitly; return a Resource with a phase and message instead of "
+            "raising."),
+}
+"""The shared explanations of a call into the connector that did not answer, by how it went wrong."""
 
 
 def call_failure(exc: ConnectorCallError) -> ClauseFailure:
     """The generic explanation for a call that raised or hung where the clause needed an answer."""
-    if isinstance(exc, CallTimedOut):
-        return ClauseFailure(
-            expected=f"{exc.what} answers within the {exc.deadline:g} s deadline (F-WIRE-3)",
-            observed=str(exc),
-            consequence="The platform sees DEADLINE_EXCEEDED; a hung get() burns the error budget (F-GET-2) "
-                        "and a blocked event loop stalls every connector in the process (F-WIRE-4).",
-            fix="Bound every backend call with a timeout, and never block inside async def.",
-        )
     crashed = isinstance(exc, CallCrashed) and not isinstance(exc.exc, Exception)
-    if crashed or isinstance(exc, RpcFailed) and exc.code == "CRASHED":
-        return ClauseFailure(
-            expected=f"{exc.what} returns normally",
-            observed=str(exc),
-            consequence="SystemExit/KeyboardInterrupt in connector code ends the connector service process: "
-                        "every task of every connector on that pod errors until it restarts.",
-            fix="Never call sys.exit() or raise BaseException subclasses in a connector; raise an Exception.",
-        )
-    return ClauseFailure(
-        expected=f"{exc.what} returns normally",
-        observed=str(exc),
-        consequence="Exceptions become gRPC INTERNAL errors (F-WIRE-5); six failed GetTask calls fail the "
-                    "task for good and leave the remote job running (F-GET-2).",
-        fix="Handle the backend's answers explicitly; return a Resource with a phase and message instead "
-            "of raising.",
-    )
+    if isinstance(exc, CallTimedOut):
+        kind, expected = "timed out", f"{exc.what} answers within the {exc.deadline:g} s deadline (F-WIRE-3)"
+    else:
+        ended = crashed or isinstance(exc, RpcFailed) and exc.code == "CRASHED"
+        kind, expected = "ended the process" if ended else "raised", f"{exc.what} returns normally"
+    return ClauseFailure(expected=expected, observed=str(exc), kind=kind).explained(CALL_FAILURES[kind])
 
 
 def budget_failure(exc: LifecycleBudgetExceeded) -> ClauseFailure:
+    """A lifecycle over budget, in any clause: what PHASE-TERMINATES, the clause that checks it, declares."""
     last = exc.lifecycle.resources[-1] if exc.lifecycle.resources else None
-
-    return ClauseFailure(
+    failure = ClauseFailure(
         expected="the lifecycle reaches SUCCEEDED, FAILED, ABORTED or RETRYABLE_FAILED within the budget",
         observed=f"{exc}; last answer: {describe(last) if last is not None else 'none'}",
-        consequence="The task never finishes on the platform; it runs until its timeout and is aborted.",
-        fix="Map every backend end state to a terminal phase; raise --connector-budget if the job is slow.",
     )
+    return failure.explained(clause_by_id("PHASE-TERMINATES").prose())
 
 
 @dataclass
@@ -326,11 +331,14 @@ class Report:
 
 def check_connector(subject: Subject, config: ConformanceConfig | None = None,
                     clauses: Iterable[Clause] | None = None) -> Report:
-    """Every clause against one connector, outside pytest; a broken setup step is reported once."""
+    """Every clause against one connector, outside pytest, where ``config.isolation`` says (the connector's
+    own process by default); a broken setup step is reported once."""
+    from conformance import host as connector_host
     from conformance.probe import Probe
 
     fresh_process.prestart()
     config = config or ConformanceConfig()
+    connector_host.prestart(config)
     selected = list(clauses or all_clauses())
     probe = Probe(selected)
     host = ServiceHost()
@@ -339,8 +347,7 @@ def check_connector(subject: Subject, config: ConformanceConfig | None = None,
         for clause in selected:
             if subject.backend is not None:
                 subject.backend.reset()  # fresh backend state per clause, as each pytest test gets
-            decided = probe.decide(clause, subject, host.runtime, config)
-            results.append(decided or run_clause(clause, subject, host.runtime(), config))
+            results.append(connector_host.decide_or_run(clause, subject, config, probe, host))
     finally:
         host.close()
     return Report(subject.name, results)

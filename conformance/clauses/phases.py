@@ -7,7 +7,7 @@ import os
 from flyteidl.core import literals_pb2
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from conformance.clause import ClauseFailure, ClauseSkip, Needs, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Needs, Prose, clause
 from conformance.errors import brief
 from conformance.platform import ACCEPTED_PHASES, TERMINAL_PHASES, describe, phase_name
 from conformance.task import output_mismatches
@@ -15,7 +15,12 @@ from conformance.task import output_mismatches
 FAILURE_PHASES = frozenset({TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED})
 
 
-@clause("PHASE-ACCEPTED", fact="F-PHASE-1", needs=Needs.LIFECYCLE)
+@clause("PHASE-ACCEPTED", fact="F-PHASE-1", needs=Needs.LIFECYCLE,
+        consequence="An unknown phase number is a system error on the platform (F-PHASE-1).",
+        fix="Always set Resource(phase=TaskExecution.<PHASE>); map every backend state to a phase.",
+        kinds={"undefined": Prose("UNDEFINED (an empty Resource()) makes the platform read the deprecated state "
+                                  "field, whose zero value is a retryable failure: the attempt silently fails "
+                                  "(F-PHASE-2).")})
 def accepted_phases(run) -> None:
     """Every phase get() answers is one the platform accepts, never UNDEFINED (F-PHASE-1, F-PHASE-2)."""
     lifecycle = run.platform.run()
@@ -26,20 +31,24 @@ def accepted_phases(run) -> None:
     raise ClauseFailure(
         expected="phases from " + ", ".join(sorted(phase_name(p) for p in ACCEPTED_PHASES)),
         observed=f"get() answered {describe(bad[0])}",
-        consequence=("UNDEFINED (an empty Resource()) makes the platform read the deprecated state field, "
-                     "whose zero value is a retryable failure: the attempt silently fails (F-PHASE-2)."
-                     if undefined else "An unknown phase number is a system error on the platform (F-PHASE-1)."),
-        fix="Always set Resource(phase=TaskExecution.<PHASE>); map every backend state to a phase.",
+        kind="undefined" if undefined else "",
     )
 
 
-@clause("PHASE-TERMINATES", fact="F-GET-1", needs=Needs.LIFECYCLE)
+@clause("PHASE-TERMINATES", fact="F-GET-1", needs=Needs.LIFECYCLE,
+        consequence="The task never finishes on the platform; it runs until its timeout and is aborted.",
+        fix="Map every backend end state to a terminal phase; raise --connector-budget if the job is slow.")
 def terminates(run) -> None:
     """A lifecycle reaches a terminal phase within the budget, so polling stops (F-GET-1)."""
-    run.platform.run()  # LifecycleBudgetExceeded is turned into this clause's failure by the runner
+    # LifecycleBudgetExceeded is turned into this clause's failure by the runner (run.budget_failure), in any
+    # clause whose lifecycle runs over: the consequence and fix declared here are what it means there too.
+    run.platform.run()
 
 
-@clause("PHASE-SYNC-GET", fact="F-CREATE-1", needs=Needs.LIFECYCLE)
+@clause("PHASE-SYNC-GET", fact="F-CREATE-1", needs=Needs.LIFECYCLE,
+        consequence="The platform polls once immediately after CreateTask; an eventually consistent backend may "
+                    "not know the job yet, and reporting that as a failure fails a healthy task.",
+        fix="Treat 'job not found' shortly after create as QUEUED/INITIALIZING, not as FAILED.")
 def sync_get_not_failed(run) -> None:
     """The GetTask sent right after CreateTask is not a terminal failure (F-CREATE-1)."""
     first = run.platform.start().final
@@ -48,9 +57,6 @@ def sync_get_not_failed(run) -> None:
     raise ClauseFailure(
         expected="the first get() after create() answers a non-failed phase (QUEUED, RUNNING, ... or SUCCEEDED)",
         observed=f"first get() answered {describe(first)}",
-        consequence="The platform polls once immediately after CreateTask; an eventually consistent backend "
-                    "may not know the job yet, and reporting that as a failure fails a healthy task.",
-        fix="Treat 'job not found' shortly after create as QUEUED/INITIALIZING, not as FAILED.",
     )
 
 
@@ -72,13 +78,25 @@ def _succeeded(run):
     raise ClauseFailure(
         expected="the lifecycle of the configured task ends SUCCEEDED, so its outputs can be checked",
         observed=f"it ended {describe(lifecycle.final)}",
-        consequence="Nothing about a successful run can be verified (outputs, re-polling after success).",
-        fix="If the default task cannot succeed on your connector, provide a real one with the "
-            "connector_task_template and connector_inputs fixtures.",
+        kind="not-succeeded",
     )
 
 
-@clause("PHASE-OUTPUTS", fact="F-PHASE-5", needs=Needs.LIFECYCLE)
+@clause("PHASE-OUTPUTS", fact="F-PHASE-5", needs=Needs.LIFECYCLE,
+        consequence="On SUCCEEDED the platform looks for the declared outputs and fails the attempt with "
+                    "OutputsNotFound.",
+        fix="Return Resource(phase=SUCCEEDED, outputs={...}) or write outputs.pb under output_prefix.",
+        kinds={
+            "mistyped": Prose(
+                "The platform stores the outputs as they are and the task SUCCEEDS; the downstream task or the "
+                "user reading the result then fails converting the value, far from its cause.",
+                "Convert backend results to the declared Python types before returning them in Resource.outputs "
+                "(e.g. int(row['y'])), or declare the type you return."),
+            "not-succeeded": Prose(
+                "Nothing about a successful run can be verified (outputs, re-polling after success).",
+                "If the default task cannot succeed on your connector, provide a real one with the "
+                "connector_task_template and connector_inputs fixtures."),
+        })
 def outputs_present(run) -> None:
     """SUCCEEDED carries every declared output, of its declared type, in Resource.outputs or outputs.pb (F-PHASE-5)."""
     lifecycle = _succeeded(run)
@@ -92,9 +110,6 @@ def outputs_present(run) -> None:
     raise ClauseFailure(
         expected=f"outputs {declared} in Resource.outputs or in {lifecycle.attempt.outputs_file}",
         observed=f"missing {missing}; found {sorted(present) or 'no outputs'}",
-        consequence="On SUCCEEDED the platform looks for the declared outputs and fails the attempt with "
-                    "OutputsNotFound.",
-        fix="Return Resource(phase=SUCCEEDED, outputs={...}) or write outputs.pb under output_prefix.",
     )
 
 
@@ -105,14 +120,14 @@ def _outputs_typed(run, outputs: literals_pb2.LiteralMap) -> None:
         raise ClauseFailure(
             expected="each output converts to the type the task interface declares for it",
             observed="\n".join(mismatches),
-            consequence="The platform stores the outputs as they are and the task SUCCEEDS; the downstream task or "
-                        "the user reading the result then fails converting the value, far from its cause.",
-            fix="Convert backend results to the declared Python types before returning them in Resource.outputs "
-                "(e.g. int(row['y'])), or declare the type you return.",
+            kind="mistyped",
         )
 
 
-@clause("PHASE-TERMINAL-STABLE", fact="F-PHASE-4", needs=Needs.LIFECYCLE)
+@clause("PHASE-TERMINAL-STABLE", fact="F-PHASE-4", needs=Needs.LIFECYCLE,
+        consequence="After a platform restart the same meta is polled again and outputs are not persisted "
+                    "(F-GET-3): a changed phase or missing outputs fails a finished task.",
+        fix="Derive the answer from the backend's durable job record, not from in-memory state.")
 def terminal_stable(run) -> None:
     """A terminal phase and its outputs stay the same on re-polls and from a fresh instance (F-PHASE-4, F-GET-3)."""
     lifecycle = run.platform.run()
@@ -127,13 +142,12 @@ def terminal_stable(run) -> None:
             raise ClauseFailure(
                 expected=f"every later get() answers {describe(final)} again",
                 observed=f"{who} answered {describe(resource)}",
-                consequence="After a platform restart the same meta is polled again and outputs are not "
-                            "persisted (F-GET-3): a changed phase or missing outputs fails a finished task.",
-                fix="Derive the answer from the backend's durable job record, not from in-memory state.",
             )
 
 
-@clause("PHASE-FAILURE-MESSAGE", fact="F-PHASE-3", needs=Needs.LIFECYCLE)
+@clause("PHASE-FAILURE-MESSAGE", fact="F-PHASE-3", needs=Needs.LIFECYCLE,
+        consequence="The user sees a failed task with no reason, and support has nothing to go on.",
+        fix="Copy the backend's error into Resource(message=...).")
 def failure_message(run) -> None:
     """FAILED and RETRYABLE_FAILED carry a message: it is what the user sees (F-PHASE-3)."""
     if run.backend is not None:
@@ -148,12 +162,16 @@ def failure_message(run) -> None:
     raise ClauseFailure(
         expected=f"{phase_name(final.phase)} with a non-empty message",
         observed=f"get() answered {describe(final)} with no message",
-        consequence="The user sees a failed task with no reason, and support has nothing to go on.",
-        fix="Copy the backend's error into Resource(message=...).",
     )
 
 
-@clause("PHASE-RESOURCE-SERIALIZES", fact="F-WIRE-6", needs=Needs.LIFECYCLE)
+@clause("PHASE-RESOURCE-SERIALIZES", fact="F-WIRE-6", needs=Needs.LIFECYCLE,
+        consequence="The service serializes the Resource after get() returns: a field that does not convert fails "
+                    "GetTask with INTERNAL, counting against the error budget (F-GET-2); log links that are not "
+                    "TaskLog pass the wire only by protobuf's dict coercion and break flytekit's local executor, "
+                    "which reads link.name.",
+        fix="Build log links with flyteidl.core.execution_pb2.TaskLog(uri=..., name=...) and keep custom_info to "
+            "str/int/float/bool/None/list/dict.")
 def resource_serializes(run) -> None:
     """Every Resource converts to protobuf: custom_info JSON-compatible, log_links TaskLog (F-WIRE-6)."""
     lifecycle = run.platform.start()
@@ -166,12 +184,6 @@ def resource_serializes(run) -> None:
                 expected="a Resource whose fields serialize: log_links a list of flyteidl TaskLog, "
                          "custom_info a dict of JSON values, outputs a LiteralMap or dict of Python values",
                 observed=problem,
-                consequence="The service serializes the Resource after get() returns: a field that does not "
-                            "convert fails GetTask with INTERNAL, counting against the error budget (F-GET-2); "
-                            "log links that are not TaskLog pass the wire only by protobuf's dict coercion and "
-                            "break flytekit's local executor, which reads link.name.",
-                fix="Build log links with flyteidl.core.execution_pb2.TaskLog(uri=..., name=...) and keep "
-                    "custom_info to str/int/float/bool/None/list/dict.",
             )
         if resource.phase in TERMINAL_PHASES:
             return
