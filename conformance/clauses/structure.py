@@ -20,7 +20,10 @@ SERVICE_KWARGS = {
 }
 
 
-@clause("STRUCT-TASK-CATEGORY", fact="API")
+@clause("STRUCT-TASK-CATEGORY", fact="API",
+        consequence="The connector service finds connectors by (task type, version); CreateTask for this task type "
+                    "answers NOT_FOUND and the task fails.",
+        fix="Call super().__init__(task_type_name='my_task', metadata_type=MyMeta) in __init__.")
 def task_category(run) -> None:
     """task_category is a TaskCategory with a non-empty name (API: the registry routes by it)."""
     from flytekit.extend.backend.base_connector import TaskCategory
@@ -34,13 +37,16 @@ def task_category(run) -> None:
     raise ClauseFailure(
         expected="task_category is a TaskCategory with a non-empty name and a version >= 0",
         observed=f"task_category = {shown}",
-        consequence="The connector service finds connectors by (task type, version); CreateTask for this "
-                    "task type answers NOT_FOUND and the task fails.",
-        fix="Call super().__init__(task_type_name='my_task', metadata_type=MyMeta) in __init__.",
     )
 
 
-@clause("STRUCT-TASK-TYPE-FREE", fact="API")
+@clause("STRUCT-TASK-TYPE-FREE", fact="API",
+        consequence="ConnectorRegistry.register refuses a second connector for the same (task type, version) with "
+                    "ValueError('Duplicate connector for task type: ...'); `import flytekit` imports every "
+                    "installed plugin, so in an image with both the import fails and the connector service does "
+                    "not start: every connector on it is down.",
+        fix="Use a task type name no other plugin uses (prefix it with your package's name), or a new "
+            "task_type_version if yours deliberately replaces the other; never install both in one image.")
 def task_type_free(run) -> None:
     """No other connector class holds the same task type and version: register() refuses a second one (API)."""
     from flytekit.extend.backend.base_connector import TaskCategory
@@ -56,12 +62,6 @@ def task_type_free(run) -> None:
                  f"{category.version} when this one registers",
         observed=f"ConnectorRegistry already routes {category} to {_qualified(type(holder))}, registered before "
                  "the suite built this connector (an installed plugin, or a module imported beside it)",
-        consequence="ConnectorRegistry.register refuses a second connector for the same (task type, version) with "
-                    f"ValueError('Duplicate connector for task type: {category}'); `import flytekit` imports every "
-                    "installed plugin, so in an image with both the import fails and the connector service does "
-                    "not start: every connector on it is down.",
-        fix="Use a task type name no other plugin uses (prefix it with your package's name), or a new "
-            "task_type_version if yours deliberately replaces the other; never install both in one image.",
     )
 
 
@@ -69,7 +69,10 @@ def _qualified(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-@clause("STRUCT-METADATA-TYPE", fact="F-WIRE-1")
+@clause("STRUCT-METADATA-TYPE", fact="F-WIRE-1",
+        consequence="GetTask and DeleteTask call metadata_type.decode(bytes); without it every poll and abort "
+                    "fails with INTERNAL.",
+        fix="Declare `@dataclass class MyMeta(ResourceMeta): job_id: str` and pass metadata_type=MyMeta.")
 def metadata_type(run) -> None:
     """metadata_type is a dataclass subclass of ResourceMeta, so the service can decode metas (F-WIRE-1)."""
     from flytekit.extend.backend.base_connector import ResourceMeta
@@ -81,9 +84,6 @@ def metadata_type(run) -> None:
     raise ClauseFailure(
         expected="metadata_type is a @dataclass subclass of flytekit's ResourceMeta, with its fields",
         observed=f"metadata_type = {meta_type!r}: {problem}",
-        consequence="GetTask and DeleteTask call metadata_type.decode(bytes); without it every poll and abort "
-                    "fails with INTERNAL.",
-        fix="Declare `@dataclass class MyMeta(ResourceMeta): job_id: str` and pass metadata_type=MyMeta.",
     )
 
 
@@ -101,7 +101,10 @@ def _metadata_type_problem(meta_type, resource_meta: type) -> str:
     return ""
 
 
-@clause("STRUCT-SIGNATURES", fact="F-WIRE-5")
+@clause("STRUCT-SIGNATURES", fact="F-WIRE-5",
+        consequence="The service calls these with keyword arguments; a mismatch is a TypeError, which becomes an "
+                    "INTERNAL error on every call (F-WIRE-5).",
+        fix="Use the base class signatures, e.g. `async def get(self, resource_meta: MyMeta, **kwargs)`.")
 def signatures(run) -> None:
     """create/get/delete (and overridden get_logs/get_metrics) accept the service's keyword arguments (F-WIRE-5)."""
     problems = [problem for name in SERVICE_KWARGS if (problem := _signature_problem(run.connector, name))]
@@ -111,9 +114,6 @@ def signatures(run) -> None:
         expected="each method can be called the way the connector service calls it: "
                  + "; ".join(f"{m}({', '.join(k + '=...' for k in kw)})" for m, kw in SERVICE_KWARGS.items()),
         observed="\n".join(problems),
-        consequence="The service calls these with keyword arguments; a mismatch is a TypeError, which becomes "
-                    "an INTERNAL error on every call (F-WIRE-5).",
-        fix="Use the base class signatures, e.g. `async def get(self, resource_meta: MyMeta, **kwargs)`.",
     )
 
 
