@@ -10,13 +10,11 @@ from conformance.errors import brief
 from conformance.fresh_process import reencode
 from conformance.roundtrip import data_loss, first_difference
 
-ROUNDTRIP_CONSEQUENCE = (
-    "GetTask and DeleteTask receive metadata_type.decode(encode(meta)), possibly in another process or "
-    "after an upgrade; a meta that comes back different polls or cancels the wrong thing, or crashes."
-)
 
-
-@clause("META-CREATE-TYPE", fact="F-WIRE-1", needs=Needs.CREATE)
+@clause("META-CREATE-TYPE", fact="F-WIRE-1", needs=Needs.CREATE,
+        consequence="The service encodes whatever create() returns but decodes GetTask metas as metadata_type: "
+                    "get() then receives a different type than create() produced.",
+        fix="Return metadata_type(...) from create().")
 def create_returns_metadata_type(run) -> None:
     """create() returns an instance of metadata_type, the class get/delete decode into (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -26,13 +24,13 @@ def create_returns_metadata_type(run) -> None:
     raise ClauseFailure(
         expected=f"create() returns a {getattr(meta_type, '__name__', meta_type)} instance",
         observed=f"create() returned {type(meta).__name__}: {meta!r:.120}",
-        consequence="The service encodes whatever create() returns but decodes GetTask metas as "
-                    "metadata_type: get() then receives a different type than create() produced.",
-        fix="Return metadata_type(...) from create().",
     )
 
 
-@clause("META-ENCODE-BYTES", fact="F-WIRE-1", needs=Needs.META)
+@clause("META-ENCODE-BYTES", fact="F-WIRE-1", needs=Needs.META,
+        consequence="CreateTaskResponse.resource_meta is a bytes field: anything else fails every CreateTask RPC "
+                    "with INTERNAL, so no task of this type can start.",
+        fix="Return bytes, e.g. json.dumps(asdict(self)).encode('utf-8').")
 def encode_returns_bytes(run) -> None:
     """encode() returns bytes: the meta travels as a protobuf bytes field (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -42,9 +40,6 @@ def encode_returns_bytes(run) -> None:
     raise ClauseFailure(
         expected="encode() returns bytes",
         observed=f"encode() returned {type(encoded).__name__}: {encoded!r:.120}",
-        consequence="CreateTaskResponse.resource_meta is a bytes field: anything else fails every CreateTask "
-                    "RPC with INTERNAL, so no task of this type can start.",
-        fix="Return bytes, e.g. json.dumps(asdict(self)).encode('utf-8').",
     )
 
 
@@ -62,7 +57,12 @@ def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], str | None] = data_
     return run.runtime.run_blocking(attempt, run.config.deadline, "encode()/decode()")
 
 
-@clause("META-ROUNDTRIP", fact="F-WIRE-1", needs=Needs.META)
+@clause("META-ROUNDTRIP", fact="F-WIRE-1", needs=Needs.META,
+        consequence="GetTask and DeleteTask receive metadata_type.decode(encode(meta)), possibly in another process "
+                    "or after an upgrade; a meta that comes back different polls or cancels the wrong thing, or "
+                    "crashes.",
+        fix="Encode every field losslessly (nested dataclasses, enums, datetimes need explicit handling with JSON), "
+            "or override encode()/decode() together.")
 def roundtrip(run) -> None:
     """decode(encode(meta)) holds the same data as meta, of the types its fields declare (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -72,13 +72,15 @@ def roundtrip(run) -> None:
     raise ClauseFailure(
         expected=f"metadata_type.decode(meta.encode()) == meta for the meta create() returned: {meta!r:.200}",
         observed=problem,
-        consequence=ROUNDTRIP_CONSEQUENCE,
-        fix="Encode every field losslessly (nested dataclasses, enums, datetimes need explicit handling with "
-            "JSON), or override encode()/decode() together.",
     )
 
 
-@clause("META-ROUNDTRIP-EXACT", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META)
+@clause("META-ROUNDTRIP-EXACT", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META,
+        consequence="The value still satisfies the declared type and holds the same data, but code that relies on "
+                    "the exact type (hashing a tuple, `is` checks, isinstance on a subclass) behaves differently "
+                    "after a GetTask than after create().",
+        fix="Rebuild the exact types in decode() (e.g. tuple(data['queues'])), or declare the type decode gives "
+            "back (List[str] rather than Sequence[str] holding a tuple).")
 def roundtrip_exact(run) -> None:
     """decode(encode(meta)) has the same types as meta all the way down, e.g. a tuple stays a tuple (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -91,15 +93,13 @@ def roundtrip_exact(run) -> None:
     raise ClauseFailure(
         expected=f"decode(encode(meta)) of the same types as the meta create() returned: {meta!r:.200}",
         observed=problem,
-        consequence="The value still satisfies the declared type and holds the same data, but code that relies "
-                    "on the exact type (hashing a tuple, `is` checks, isinstance on a subclass) behaves "
-                    "differently after a GetTask than after create().",
-        fix="Rebuild the exact types in decode() (e.g. tuple(data['queues'])), or declare the type decode "
-            "gives back (List[str] rather than Sequence[str] holding a tuple).",
     )
 
 
-@clause("META-SIZE", fact="F-WIRE-1", needs=Needs.META)
+@clause("META-SIZE", fact="F-WIRE-1", needs=Needs.META,
+        consequence="Every running task stores its meta in the workflow object (etcd limit ~1.5 MiB for the whole "
+                    "workflow): large metas make big fan-outs fail to persist.",
+        fix="Keep only identifiers in the meta (job id, region); fetch everything else from the backend.")
 def size(run) -> None:
     """The encoded meta stays under the size limit: it is stored in the workflow's CRD in etcd (F-WIRE-1)."""
     _, meta = run.create_direct()
@@ -110,13 +110,13 @@ def size(run) -> None:
     raise ClauseFailure(
         expected=f"encoded meta of at most {limit} bytes",
         observed=f"{len(encoded)} bytes",
-        consequence="Every running task stores its meta in the workflow object (etcd limit ~1.5 MiB for the "
-                    "whole workflow): large metas make big fan-outs fail to persist.",
-        fix="Keep only identifiers in the meta (job id, region); fetch everything else from the backend.",
     )
 
 
-@clause("META-FRESH-PROCESS", fact="F-WIRE-1", needs=Needs.META)
+@clause("META-FRESH-PROCESS", fact="F-WIRE-1", needs=Needs.META,
+        consequence="The connector service may restart or scale out between CreateTask and GetTask; a meta that "
+                    "relies on id(), hash() or module state decodes wrongly there.",
+        fix="Encode plain data only; no object ids, hash() values, or references into process memory.")
 def fresh_process(run) -> None:
     """A meta encoded here decodes in a fresh process with another hash seed (F-WIRE-1)."""
     meta_type = run.connector.metadata_type
@@ -133,9 +133,6 @@ def fresh_process(run) -> None:
     raise ClauseFailure(
         expected="the meta decodes in another Python process to an equal value",
         observed=problem,
-        consequence="The connector service may restart or scale out between CreateTask and GetTask; a meta "
-                    "that relies on id(), hash() or module state decodes wrongly there.",
-        fix="Encode plain data only; no object ids, hash() values, or references into process memory.",
     )
 
 
