@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.clause import ClauseFailure, ClauseSkip, clause
+from conformance.config import FUZZ_PROFILES, FuzzProfile, fuzz_seed
 from conformance.errors import brief
 from conformance.metadata_strategies import metadata_strategy
 from conformance.roundtrip import data_loss
@@ -28,36 +29,24 @@ SECONDS_PER_EXAMPLE = 0.05
 """Deadline allowance per example beyond the lifecycle budget, so big profiles are not cut off."""
 
 
-@dataclass(frozen=True)
-class FuzzProfile:
-    min_examples: int
-    fixed_seed: int | None
-    """None: a fresh seed per run (printed on failure); else every run replays the same examples."""
-
-
-PROFILES = {
-    "dev": FuzzProfile(min_examples=0, fixed_seed=None),
-    "ci": FuzzProfile(min_examples=1000, fixed_seed=20240601),
-    "thorough": FuzzProfile(min_examples=10_000, fixed_seed=None),
-}
-
-
 def profile(name: str) -> FuzzProfile:
     """The named profile; an unknown name is a ValueError listing the known ones."""
-    if name not in PROFILES:
-        raise ValueError(f"unknown fuzz profile {name!r} (known: {', '.join(PROFILES)})")
-    return PROFILES[name]
+    if name not in FUZZ_PROFILES:
+        raise ValueError(f"unknown fuzz profile {name!r} (known: {', '.join(FUZZ_PROFILES)})")
+    return FUZZ_PROFILES[name]
 
 
 def fuzz_plan(config) -> tuple[int, int]:
     """(examples, seed): --connector-fuzz-examples raised to the profile's minimum; an explicit seed wins."""
     chosen = profile(config.fuzz_profile)
     examples = max(config.fuzz_examples, chosen.min_examples)
-    seed = config.fuzz_seed or chosen.fixed_seed or random.SystemRandom().randrange(1, 2 ** 32)
-    return examples, seed
+    return examples, fuzz_seed(config)
 
 
-@clause("META-FUZZ", fact="F-WIRE-1")
+@clause("META-FUZZ", fact="F-WIRE-1",
+        consequence="A job whose meta holds such a value is polled or cancelled with different data than create() "
+                    "produced, or GetTask fails with INTERNAL for the task's whole life.",
+        fix="Encode that type losslessly (or narrow the type hint to what you actually store).")
 def fuzz_roundtrip(run) -> None:
     """Every metadata_type instance hypothesis derives from the type hints round-trips (F-WIRE-1)."""
     meta_type = run.connector.metadata_type
@@ -86,9 +75,6 @@ def fuzz_roundtrip(run) -> None:
     raise ClauseFailure(
         expected=f"decode(encode(m)) == m for every {meta_type.__name__} the type hints allow",
         observed=f"shrunk counterexample: {example!r:.300}\n{problem}\n{_reproduction(run, meta_type, example, seed)}",
-        consequence="A job whose meta holds such a value is polled or cancelled with different data than "
-                    "create() produced, or GetTask fails with INTERNAL for the task's whole life.",
-        fix="Encode that type losslessly (or narrow the type hint to what you actually store).",
     )
 
 
