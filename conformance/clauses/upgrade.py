@@ -23,7 +23,9 @@ STRANDED = ("GetTask and DeleteTask of every task started before the deploy fail
 EXTRA_FIELD = "added_by_a_later_version"
 
 
-@clause("META-UPGRADE", fact="F-WIRE-1", needs=Needs.META)
+@clause("META-UPGRADE", fact="F-WIRE-1", needs=Needs.META, consequence=STRANDED,
+        fix="Keep decode() able to read the old format (rename fields with a fallback, add fields with defaults). "
+            "Delete a sample only for a deliberate break, once no execution started before it is still running.")
 def stored_metas_decode(run) -> None:
     """Every meta stored by earlier runs in the snapshot directory still decodes with this code (F-WIRE-1)."""
     root = run.config.snapshots
@@ -42,24 +44,24 @@ def stored_metas_decode(run) -> None:
     raise ClauseFailure(
         expected=f"{run.connector.metadata_type.__name__}.decode() accepts every meta stored in {directory}",
         observed=f"{len(problems)} stored meta(s) no longer decode:\n" + "\n".join(problems[:10]),
-        consequence=STRANDED,
-        fix="Keep decode() able to read the old format (rename fields with a fallback, add fields with defaults). "
-            "Delete a sample only for a deliberate break, once no execution started before it is still running.",
     )
 
 
-@clause("META-EXTRA-FIELD", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META)
+@clause("META-EXTRA-FIELD", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META,
+        consequence=f"Roll back a release that added a meta field and {STRANDED}",
+        fix="Drop unknown keys in decode(): known = {f.name for f in dataclasses.fields(cls)}; "
+            "return cls(**{k: v for k, v in json.loads(data).items() if k in known}).")
 def extra_field(run) -> None:
     """A meta with a field this version does not know still decodes, as after a rollback (F-WIRE-1)."""
     meta_type, fields = _json_meta(run)
     _require_decodes(run, meta_type, {**fields, EXTRA_FIELD: "x"}, change=f"plus {EXTRA_FIELD!r}",
-                     expected=f"ignores a field it does not know ({EXTRA_FIELD!r})",
-                     when="Roll back a release that added a meta field",
-                     fix="Drop unknown keys in decode(): known = {f.name for f in dataclasses.fields(cls)}; "
-                         "return cls(**{k: v for k, v in json.loads(data).items() if k in known}).")
+                     expected=f"ignores a field it does not know ({EXTRA_FIELD!r})")
 
 
-@clause("META-MISSING-FIELD", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META)
+@clause("META-MISSING-FIELD", fact="F-WIRE-1", level=Level.SHOULD, needs=Needs.META,
+        consequence=f"Deploy a release that added this field and {STRANDED}",
+        fix="Read optional fields with their default (data.get(name, default)), or let the dataclass constructor "
+            "fill them in.")
 def missing_field(run) -> None:
     """A meta without an optional field (one added since it was stored) decodes with the default (F-WIRE-1)."""
     meta_type, fields = _json_meta(run)
@@ -68,14 +70,11 @@ def missing_field(run) -> None:
         raise ClauseSkip(f"{meta_type.__name__} has no field with a default to leave out")
     for name in optional:
         _require_decodes(run, meta_type, {k: v for k, v in fields.items() if k != name}, change=f"without {name!r}",
-                         expected=f"fills in {name!r} from its default when it is missing",
-                         when="Deploy a release that added this field",
-                         fix="Read optional fields with their default (data.get(name, default)), or let the "
-                             "dataclass constructor fill them in.")
+                         expected=f"fills in {name!r} from its default when it is missing")
 
 
-def _require_decodes(run, meta_type: type[ResourceMeta], fields: dict[str, Any], *, change: str, expected: str,
-                     when: str, fix: str) -> None:
+def _require_decodes(run, meta_type: type[ResourceMeta], fields: dict[str, Any], *, change: str,
+                     expected: str) -> None:
     """The create() meta changed as a stored one would be (``change``) must still decode."""
     problem = _decode_variant(run, meta_type, fields)
     if problem is None:
@@ -83,8 +82,6 @@ def _require_decodes(run, meta_type: type[ResourceMeta], fields: dict[str, Any],
     raise ClauseFailure(
         expected=f"{meta_type.__name__}.decode() {expected}",
         observed=f"decoding the create() meta {change} failed: {problem}",
-        consequence=f"{when} and {STRANDED}",
-        fix=fix,
     )
 
 
