@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, Prose, clause
 from conformance.errors import ConnectorCallError
 from conformance.platform import ACCEPTED_PHASES, describe
 
@@ -18,7 +18,7 @@ def _ledger(backend) -> str:
         or "no jobs"
 
 
-def _succeeds_despite(run, fault: str, consequence: str, fix: str, lifecycle=None) -> None:
+def _succeeds_despite(run, fault: str, lifecycle=None) -> None:
     """Poll to the end; an RPC error or a failed phase caused by ``fault`` fails the clause."""
     try:
         lifecycle = run.platform.poll(lifecycle or run.platform.start())
@@ -28,41 +28,39 @@ def _succeeds_despite(run, fault: str, consequence: str, fix: str, lifecycle=Non
         if lifecycle.final.phase == TaskExecution.SUCCEEDED:
             return
         observed = f"the task ended {describe(lifecycle.final)}"
-    raise ClauseFailure(expected=f"the task still succeeds despite {fault}", observed=observed,
-                        consequence=consequence, fix=fix)
+    raise ClauseFailure(expected=f"the task still succeeds despite {fault}", observed=observed)
 
 
-@clause("BACKEND-GET-TRANSIENT", fact="F-GET-2", needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("BACKEND-GET-TRANSIENT", fact="F-GET-2", needs=Needs.LIFECYCLE, steers_backend=True,
+        consequence="Each GetTask error costs the task's system-failure budget, which is never reset: six and the "
+                    "task fails for good with the remote job left running (F-GET-2).",
+        fix="Retry transient backend errors (429/5xx, connection resets) with a bound inside get(), or answer the "
+            "last known non-terminal phase; never raise or report FAILED for them.")
 def transient_status_errors(run) -> None:
     """A transient error on the backend's status call neither fails the task nor errors GetTask (F-GET-2)."""
     backend = run.require_backend("the suite injects status errors on it")
     lifecycle = run.platform.start()
     backend.fault("status", status=503, times=2)
-    _succeeds_despite(
-        run, "two HTTP 503 answers from the backend's status endpoint",
-        consequence="Each GetTask error costs the task's system-failure budget, which is never reset: six "
-                    "and the task fails for good with the remote job left running (F-GET-2).",
-        fix="Retry transient backend errors (429/5xx, connection resets) with a bound inside get(), or "
-            "answer the last known non-terminal phase; never raise or report FAILED for them.",
-        lifecycle=lifecycle,
-    )
+    _succeeds_despite(run, "two HTTP 503 answers from the backend's status endpoint", lifecycle)
 
 
-@clause("BACKEND-INVISIBLE-AFTER-CREATE", fact="F-CREATE-1", needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("BACKEND-INVISIBLE-AFTER-CREATE", fact="F-CREATE-1", needs=Needs.LIFECYCLE, steers_backend=True,
+        consequence="The platform polls right after CreateTask; an eventually consistent backend answers 'not "
+                    "found' and the connector fails a healthy task.",
+        fix="Report 'not found' shortly after create as QUEUED (a grace period stored in the meta helps), not as "
+            "FAILED or an exception.")
 def invisible_after_create(run) -> None:
     """A job the backend does not show for its first reads is not reported as a failure (F-CREATE-1)."""
     backend = run.require_backend("the suite delays the new job's visibility on it")
     backend.invisible_for(2)
-    _succeeds_despite(
-        run, "the new job answering 404 for its first two status reads (eventual consistency)",
-        consequence="The platform polls right after CreateTask; an eventually consistent backend answers "
-                    "'not found' and the connector fails a healthy task.",
-        fix="Report 'not found' shortly after create as QUEUED (a grace period stored in the meta helps), "
-            "not as FAILED or an exception.",
-    )
+    _succeeds_despite(run, "the new job answering 404 for its first two status reads (eventual consistency)")
 
 
-@clause("BACKEND-CREATE-RETRY", fact="F-CREATE-2", needs=Needs.CREATE_TASK, steers_backend=True)
+@clause("BACKEND-CREATE-RETRY", fact="F-CREATE-2", needs=Needs.CREATE_TASK, steers_backend=True,
+        consequence="A failed CreateTask round is retried for the same attempt; every extra job is an orphan nobody "
+                    "polls or cancels, and it costs money.",
+        fix="Derive an idempotency key (or the job name) from task_execution_metadata.task_execution_id including "
+            "retry_attempt, and let the backend deduplicate.")
 def create_retry_is_idempotent(run) -> None:
     """CreateTask sent twice for the same attempt leaves exactly one live job (F-CREATE-2)."""
     backend = run.require_backend("the suite counts the jobs on it")
@@ -74,14 +72,12 @@ def create_retry_is_idempotent(run) -> None:
     raise ClauseFailure(
         expected="one live job after CreateTask was retried for the same task attempt",
         observed=f"{len(backend.live_jobs())} live jobs: {_ledger(backend)}",
-        consequence="A failed CreateTask round is retried for the same attempt; every extra job is an orphan "
-                    "nobody polls or cancels, and it costs money.",
-        fix="Derive an idempotency key (or the job name) from task_execution_metadata.task_execution_id "
-            "including retry_attempt, and let the backend deduplicate.",
     )
 
 
-@clause("BACKEND-RETRY-NEW-JOB", fact="F-CREATE-2", needs=Needs.CREATE_TASK, steers_backend=True)
+@clause("BACKEND-RETRY-NEW-JOB", fact="F-CREATE-2", needs=Needs.CREATE_TASK, steers_backend=True,
+        consequence="The retry attaches to the failed job of the previous attempt, so retries never run.",
+        fix="Include task_execution_id.retry_attempt in the idempotency key.")
 def user_retry_gets_new_job(run) -> None:
     """A user-level retry (retry_attempt + 1, new output_prefix) starts a new job, not the old one (F-CREATE-2)."""
     backend = run.require_backend("the suite counts the jobs on it")
@@ -93,12 +89,13 @@ def user_retry_gets_new_job(run) -> None:
     raise ClauseFailure(
         expected="two jobs: one for retry_attempt 0 and one for retry_attempt 1",
         observed=f"{len(backend.jobs())} job(s): {_ledger(backend)}",
-        consequence="The retry attaches to the failed job of the previous attempt, so retries never run.",
-        fix="Include task_execution_id.retry_attempt in the idempotency key.",
     )
 
 
-@clause("BACKEND-ABORT-REACHES", fact="F-DELETE-1", needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("BACKEND-ABORT-REACHES", fact="F-DELETE-1", needs=Needs.LIFECYCLE, steers_backend=True,
+        consequence="DeleteTask is the platform's only abort signal: the user's terminate succeeds but the job keeps "
+                    "running and billing.",
+        fix="Call the backend's cancel endpoint in delete().")
 def abort_reaches_backend(run) -> None:
     """After DeleteTask the job is cancelled (or already finished) on the backend (F-DELETE-1)."""
     from fake_backends import unstopped  # here, not at import: fake_backends loads aiohttp
@@ -112,13 +109,15 @@ def abort_reaches_backend(run) -> None:
     raise ClauseFailure(
         expected="the backend received a cancel for the job (or the job had already finished)",
         observed=f"still running without a cancel: {_ledger(backend)}",
-        consequence="DeleteTask is the platform's only abort signal: the user's terminate succeeds but the job "
-                    "keeps running and billing.",
-        fix="Call the backend's cancel endpoint in delete().",
     )
 
 
-@clause("BACKEND-NO-ORPHANS", fact="F-DELETE-1", needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("BACKEND-NO-ORPHANS", fact="F-DELETE-1", needs=Needs.LIFECYCLE, steers_backend=True,
+        consequence="No DeleteTask follows a normal end (F-DELETE-1), and none reaches a job whose CreateTask answer "
+                    "was lost (F-DELETE-3): any other job the connector started stays running, unseen by the "
+                    "platform.",
+        fix="Send an idempotency key (from the task execution id) with every submit, retries included, so a "
+            "retried submit finds the job the lost one created.")
 def no_orphans(run) -> None:
     """A lifecycle leaves one job and nothing live, even when a submit's answer was lost (F-DELETE-1)."""
     backend = run.require_backend("the suite reads its ledger of jobs")
@@ -134,11 +133,6 @@ def no_orphans(run) -> None:
         expected="one job, finished, after one lifecycle (the first submit reached the backend, but the "
                  "connection dropped before its answer arrived)",
         observed=_ledger(backend),
-        consequence="No DeleteTask follows a normal end (F-DELETE-1), and none reaches a job whose CreateTask "
-                    "answer was lost (F-DELETE-3): any other job the connector started stays running, unseen "
-                    "by the platform.",
-        fix="Send an idempotency key (from the task execution id) with every submit, retries included, so "
-            "a retried submit finds the job the lost one created.",
     )
 
 
@@ -153,29 +147,32 @@ def _unknown_state_answers(run) -> list:
     return [run.platform.get(lifecycle.meta, lifecycle.attempt) for _ in range(3)]
 
 
-@clause("BACKEND-UNKNOWN-STATE-NO-ERROR", fact="F-GET-2", needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("BACKEND-UNKNOWN-STATE-NO-ERROR", fact="F-GET-2", needs=Needs.LIFECYCLE, steers_backend=True,
+        consequence="GetTask INTERNAL counts against the system-failure budget: six and the task fails for good, "
+                    "its remote job left running (F-GET-2).",
+        fix="Map unknown states to a safe phase (RUNNING to keep polling, or RETRYABLE_FAILED) instead of looking "
+            "them up with a KeyError or answering no phase.",
+        kinds={"unaccepted-phase": Prose("An unknown phase is a system error on the platform (F-PHASE-1).")})
 def unknown_state_no_error(run) -> None:
     """A backend state the connector has never seen gives an accepted phase, not a GetTask error (F-GET-2)."""
     try:
         last = _unknown_state_answers(run)[-1]
     except ConnectorCallError as exc:
-        observed, consequence = str(exc), ("GetTask INTERNAL counts against the system-failure budget: six and the "
-                                           "task fails for good, its remote job left running (F-GET-2).")
+        observed, kind = str(exc), ""
     else:
         if last.phase in ACCEPTED_PHASES:
             return
-        observed = f"get() answered {describe(last)}"
-        consequence = "An unknown phase is a system error on the platform (F-PHASE-1)."
+        observed, kind = f"get() answered {describe(last)}", "unaccepted-phase"
     raise ClauseFailure(
         expected=f"an accepted phase while the backend reports the unknown state {UNKNOWN_STATE!r}",
         observed=observed,
-        consequence=consequence,
-        fix="Map unknown states to a safe phase (RUNNING to keep polling, or RETRYABLE_FAILED) instead of "
-            "looking them up with a KeyError or answering no phase.",
+        kind=kind,
     )
 
 
-@clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE, steers_backend=True,
+        consequence="The user cannot tell why the task is stuck or failed.",
+        fix="Put the backend state's name in Resource.message when you map a state you do not know.")
 def unknown_state(run) -> None:
     """The accepted phase for a backend state the connector has never seen has a message naming it (F-PHASE-1)."""
     try:
@@ -190,6 +187,4 @@ def unknown_state(run) -> None:
     raise ClauseFailure(
         expected=f"a message that names the unknown state {UNKNOWN_STATE!r}",
         observed=f"get() answered {describe(last)}",
-        consequence="The user cannot tell why the task is stuck or failed.",
-        fix="Put the backend state's name in Resource.message when you map a state you do not know.",
     )
