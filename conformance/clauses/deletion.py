@@ -7,31 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conformance.clause import ClauseFailure, Needs, clause
+from conformance.clause import ClauseFailure, Needs, Prose, clause
 from conformance.errors import ConnectorCallError
 from conformance.platform import describe
 
-DELETE_CONSEQUENCE = (
-    "Failed deletes are retried every round without backoff (~10 times), then the abort is given up: "
-    "the user's terminate hangs and ends in an error, although nothing was left to cancel (F-DELETE-2)."
+DELETE_FAILED = Prose(
+    consequence="Failed deletes are retried every round without backoff (~10 times), then the abort is given up: "
+                "the user's terminate hangs and ends in an error, although nothing was left to cancel (F-DELETE-2).",
+    fix="Treat 'not found', 'already finished' and 'already cancelling' answers from the backend as a successful "
+        "delete; only raise when the job may still be running.",
 )
-DELETE_FIX = ("Treat 'not found', 'already finished' and 'already cancelling' answers from the backend as a "
-              "successful delete; only raise when the job may still be running.")
+"""What every deletion clause declares: a delete that fails where nothing is left to cancel."""
 
 
 def _must_succeed(situation: str, delete: Callable[[], None]) -> None:
     try:
         delete()
     except ConnectorCallError as exc:
-        raise ClauseFailure(
-            expected=f"delete() succeeds {situation}",
-            observed=str(exc),
-            consequence=DELETE_CONSEQUENCE,
-            fix=DELETE_FIX,
-        ) from None
+        raise ClauseFailure(expected=f"delete() succeeds {situation}", observed=str(exc)) from None
 
 
-@clause("DELETE-TWICE", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
+@clause("DELETE-TWICE", fact="F-DELETE-2", needs=Needs.LIFECYCLE, prose=DELETE_FAILED)
 def delete_twice(run) -> None:
     """A second DeleteTask for the same meta succeeds, e.g. while the first is still cancelling (F-DELETE-2)."""
     lifecycle = run.platform.start()
@@ -39,21 +35,21 @@ def delete_twice(run) -> None:
     _must_succeed("a second time for the same meta", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-AFTER-CREATE", fact="F-DELETE-1", needs=Needs.CREATE_TASK)
+@clause("DELETE-AFTER-CREATE", fact="F-DELETE-1", needs=Needs.CREATE_TASK, prose=DELETE_FAILED)
 def delete_after_create(run) -> None:
     """DeleteTask straight after CreateTask (an abort racing the first poll) succeeds (F-DELETE-1)."""
     _, meta = run.platform.create()
     _must_succeed("right after create(), before any get()", lambda: run.platform.delete(meta))
 
 
-@clause("DELETE-AFTER-SUCCESS", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
+@clause("DELETE-AFTER-SUCCESS", fact="F-DELETE-2", needs=Needs.LIFECYCLE, prose=DELETE_FAILED)
 def delete_after_success(run) -> None:
     """DeleteTask for a job that already SUCCEEDED succeeds (F-DELETE-2)."""
     lifecycle = run.platform.run()
     _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-AFTER-FAILURE", fact="F-DELETE-2", needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("DELETE-AFTER-FAILURE", fact="F-DELETE-2", needs=Needs.LIFECYCLE, steers_backend=True, prose=DELETE_FAILED)
 def delete_after_failure(run) -> None:
     """DeleteTask for a job that already FAILED succeeds (F-DELETE-2)."""
     backend = run.require_backend("the suite scripts a failing job on it")
@@ -62,7 +58,7 @@ def delete_after_failure(run) -> None:
     _must_succeed(f"after the job ended {describe(lifecycle.final)}", lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-PURGED", fact="F-DELETE-2", needs=Needs.LIFECYCLE, steers_backend=True)
+@clause("DELETE-PURGED", fact="F-DELETE-2", needs=Needs.LIFECYCLE, steers_backend=True, prose=DELETE_FAILED)
 def delete_purged(run) -> None:
     """DeleteTask for a job the backend has purged (unknown to it now) succeeds (F-DELETE-2)."""
     backend = run.require_backend("the suite purges the finished job from it")
@@ -72,7 +68,7 @@ def delete_purged(run) -> None:
                   lambda: run.platform.delete(lifecycle.meta))
 
 
-@clause("DELETE-CONCURRENT", fact="F-DELETE-2", needs=Needs.LIFECYCLE)
+@clause("DELETE-CONCURRENT", fact="F-DELETE-2", needs=Needs.LIFECYCLE, prose=DELETE_FAILED)
 def delete_concurrently(run) -> None:
     """Several DeleteTask calls racing for the same meta all succeed: propeller workers race (F-DELETE-2)."""
     lifecycle = run.platform.start()
@@ -81,6 +77,4 @@ def delete_concurrently(run) -> None:
         raise ClauseFailure(
             expected="4 concurrent delete() calls for one meta all succeed",
             observed=f"{len(failures)} failed, e.g. {failures[0]}",
-            consequence=DELETE_CONSEQUENCE,
-            fix=DELETE_FIX,
         )
