@@ -6,7 +6,7 @@ stream whatever the connector returns, so the wire would hide a wrong answer.
 
 from __future__ import annotations
 
-from conformance.clause import ClauseFailure, ClauseSkip, Needs, clause
+from conformance.clause import ClauseFailure, ClauseSkip, Needs, Prose, clause
 
 
 def _declared(run, method: str) -> None:
@@ -29,13 +29,17 @@ def _answers(run, method: str, response_type: type) -> None:
             raise ClauseFailure(
                 expected=f"{method}() returns flyteidl {response_type.__name__} for running and finished jobs",
                 observed=f"for {when} it returned {type(answer).__name__}: {answer!r:.120}",
-                consequence=f"The connector service sends the return value as the {response_type.__name__}; "
-                            "anything else fails the RPC and the UI shows no logs or metrics.",
-                fix=f"Build and return a flyteidl.admin.agent_pb2.{response_type.__name__}.",
             )
 
 
-@clause("CAP-LOGS", fact="API", needs=Needs.LIFECYCLE)
+def _answer_prose(response: str) -> Prose:
+    """What a CAP- clause declares: the service sends whatever the method returns as ``response``."""
+    return Prose(consequence=f"The connector service sends the return value as the {response}; anything else "
+                             "fails the RPC and the UI shows no logs or metrics.",
+                 fix=f"Build and return a flyteidl.admin.agent_pb2.{response}.")
+
+
+@clause("CAP-LOGS", fact="API", needs=Needs.LIFECYCLE, prose=_answer_prose("GetTaskLogsResponse"))
 def logs(run) -> None:
     """An overridden get_logs() answers GetTaskLogsResponse for running and finished jobs (API)."""
     from flyteidl.admin.agent_pb2 import GetTaskLogsResponse
@@ -43,7 +47,7 @@ def logs(run) -> None:
     _answers(run, "get_logs", GetTaskLogsResponse)
 
 
-@clause("CAP-METRICS", fact="API", needs=Needs.LIFECYCLE)
+@clause("CAP-METRICS", fact="API", needs=Needs.LIFECYCLE, prose=_answer_prose("GetTaskMetricsResponse"))
 def metrics(run) -> None:
     """An overridden get_metrics() answers GetTaskMetricsResponse for running and finished jobs (API)."""
     from flyteidl.admin.agent_pb2 import GetTaskMetricsResponse
