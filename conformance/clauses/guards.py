@@ -18,7 +18,6 @@ per instance is no leak in production, where the service keeps one instance for 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 
@@ -58,7 +57,6 @@ def _tour(run) -> str:
     """
     from conformance.run import run_clause
 
-    config = dataclasses.replace(run.config, isolate=False)
     began = time.monotonic()
     cut = ""
     for toured in all_clauses():
@@ -70,7 +68,7 @@ def _tour(run) -> str:
             break
         if run.backend is not None:
             run.backend.reset()
-        run_clause(toured, run.subject, run.runtime, config)
+        run_clause(toured, run.subject, run.runtime, run.config)
     if run.backend is not None:
         run.backend.reset()
     return cut
@@ -81,7 +79,13 @@ def _listing(items: list[str]) -> str:
     return "\n".join(items[:SHOWN]) + more
 
 
-@clause("LOOP-BLOCKING", fact="F-WIRE-4")
+@clause("LOOP-BLOCKING", fact="F-WIRE-4",
+        consequence="The connector service runs every connector's async methods on one event loop: while it is held, "
+                    "every RPC of every connector on the pod waits, and callers see DEADLINE_EXCEEDED (F-WIRE-4). A "
+                    "fake answers in a millisecond; a real backend takes hundreds.",
+        fix="Inside async def, await non-blocking I/O (aiohttp, the SDK's async client) and asyncio.sleep; move "
+            "blocking calls off the loop (await asyncio.to_thread(...) or loop.run_in_executor); or write sync "
+            "methods, which the service runs in worker threads.")
 def loop_blocking(run) -> None:
     """Connector code never blocks the service's event loop: no blocking I/O or sleep on it, no stall (F-WIRE-4)."""
     found = _findings(run, "LOOP-BLOCKING")
@@ -94,16 +98,15 @@ def loop_blocking(run) -> None:
                  f"every {run.config.loop_stall * 1000:g} ms (--connector-loop-stall) while async connector "
                  "methods run, in every clause",
         observed=_listing(found),
-        consequence="The connector service runs every connector's async methods on one event loop: while it is "
-                    "held, every RPC of every connector on the pod waits, and callers see DEADLINE_EXCEEDED "
-                    "(F-WIRE-4). A fake answers in a millisecond; a real backend takes hundreds.",
-        fix="Inside async def, await non-blocking I/O (aiohttp, the SDK's async client) and asyncio.sleep; move "
-            "blocking calls off the loop (await asyncio.to_thread(...) or loop.run_in_executor); or write sync "
-            "methods, which the service runs in worker threads.",
     )
 
 
-@clause("SECRET-CANARY", fact="F-WIRE-2")
+@clause("SECRET-CANARY", fact="F-WIRE-2",
+        consequence="Resource meta is stored in the workflow object and Resources, logs and errors are shown in the "
+                    "UI and kept in the platform's logs: anyone who can read the workflow can read the secret "
+                    "(F-WIRE-2).",
+        fix="Read secrets when you call the backend and keep them there: store only identifiers in the meta, build "
+            "log links without credentials, and redact messages and exceptions that echo requests.")
 def secret_canary(run) -> None:
     """No secret the connector reads shows up in a meta, Resource, log or error, on any path (F-WIRE-2)."""
     found = _findings(run, "SECRET-CANARY")
@@ -114,15 +117,15 @@ def secret_canary(run) -> None:
                  "platform stores or shows: metas, Resource messages, log links, custom_info and outputs, logs "
                  "and exceptions, on success, failure and abort paths",
         observed=_listing(found),
-        consequence="Resource meta is stored in the workflow object and Resources, logs and errors are shown in "
-                    "the UI and kept in the platform's logs: anyone who can read the workflow can read the "
-                    "secret (F-WIRE-2).",
-        fix="Read secrets when you call the backend and keep them there: store only identifiers in the meta, "
-            "build log links without credentials, and redact messages and exceptions that echo requests.",
     )
 
 
-@clause("META-NO-PICKLE", fact="F-WIRE-2")
+@clause("META-NO-PICKLE", fact="F-WIRE-2",
+        consequence="The meta is stored in the workflow object; anyone who can edit that object controls the bytes "
+                    "decode() receives, and a decode() that unpickles or evaluates them runs their code in the "
+                    "connector service, next to every connector's credentials (F-WIRE-2).",
+        fix="Encode with json (flytekit's default ResourceMeta.encode/decode does) and never pickle, eval or exec "
+            "what decode() receives.")
 def meta_no_pickle(run) -> None:
     """The encoded meta is no pickle and decode() runs no code: editing a stored meta must not run code (F-WIRE-2)."""
     _decode_created(run)
@@ -136,11 +139,6 @@ def meta_no_pickle(run) -> None:
     raise ClauseFailure(
         expected="plain data in the meta (e.g. JSON) and a decode() that only parses it",
         observed=_listing(found),
-        consequence="The meta is stored in the workflow object; anyone who can edit that object controls the "
-                    "bytes decode() receives, and a decode() that unpickles or evaluates them runs their code in "
-                    "the connector service, next to every connector's credentials (F-WIRE-2).",
-        fix="Encode with json (flytekit's default ResourceMeta.encode/decode does) and never pickle, eval or "
-            "exec what decode() receives.",
     )
 
 
@@ -184,7 +182,12 @@ def _decode_samples(run) -> None:
         pass
 
 
-@clause("NET-EGRESS", fact="HARNESS")
+@clause("NET-EGRESS", fact="HARNESS",
+        consequence="Bound to a fake backend, the connector still contacts a real host: a test run reaches a real "
+                    "account (cost, data, credentials), and in production it calls endpoints the task's "
+                    "configuration did not name.",
+        fix="Take every endpoint from configuration (the URL the suite passes); no hard-coded hosts, telemetry or "
+            "metadata-server calls in create/get/delete, or make them configurable and off in tests.")
 def net_egress(run) -> None:
     """Connector code reaches only the backend it was given; the suite refuses other hosts (HARNESS)."""
     if run.guards.egress is None:
@@ -195,15 +198,14 @@ def net_egress(run) -> None:
     raise ClauseFailure(
         expected="connections to loopback only: the fake backend and the connector service the suite runs",
         observed=_listing(found),
-        consequence="Bound to a fake backend, the connector still contacts a real host: a test run reaches a "
-                    "real account (cost, data, credentials), and in production it calls endpoints the task's "
-                    "configuration did not name.",
-        fix="Take every endpoint from configuration (the URL the suite passes); no hard-coded hosts, telemetry "
-            "or metadata-server calls in create/get/delete, or make them configurable and off in tests.",
     )
 
 
-@clause("HYGIENE", fact="F-WIRE-4", level=Level.SHOULD)
+@clause("HYGIENE", fact="F-WIRE-4", level=Level.SHOULD,
+        consequence="One connector service process serves every task of every connector for days (F-WIRE-4): what "
+                    "each call leaves behind accumulates until threads or file descriptors run out.",
+        fix="Close sessions and clients (async with ...), join or avoid background threads, and wait for child "
+            "processes; keep one shared client on the connector instead of one per call.")
 def hygiene(run) -> None:
     """Lifecycles, failures and deletes leave no threads, child processes or sockets behind (F-WIRE-4)."""
     _exercise(run)  # warm-up: connection pools, lazy imports and worker threads start here
@@ -216,10 +218,6 @@ def hygiene(run) -> None:
         expected=f"after lifecycles, a scripted failure and DeleteTasks on one instance, nothing the connector "
                  f"started is left after {HYGIENE_GRACE:g} s",
         observed=_listing(found),
-        consequence="One connector service process serves every task of every connector for days (F-WIRE-4): "
-                    "what each call leaves behind accumulates until threads or file descriptors run out.",
-        fix="Close sessions and clients (async with ...), join or avoid background threads, and wait for child "
-            "processes; keep one shared client on the connector instead of one per call.",
     )
 
 
