@@ -131,6 +131,8 @@ def clause(clause_id: str, *, fact: str, level: Level = Level.MUST, needs: Needs
             raise ValueError(f"clause {clause_id}: cites {fact}, which is not in conformance/facts.py")
         if fact not in (func.__doc__ or ""):
             raise ValueError(f"clause {clause_id}: docstring must cite its fact {fact}")
+        if not (consequence and fix) or not all(prose.consequence for prose in (kinds or {}).values()):
+            raise ValueError(f"clause {clause_id}: declare the consequence and fix of its failures")
         _REGISTRY[clause_id] = Clause(clause_id, fact, level, func, needs, steers_backend, consequence, fix,
                                       dict(kinds or {}))
         return func
