@@ -66,6 +66,8 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
                       f"[tool.connector-conformance.waivers.{connector}] in pyproject.toml (it said: {waiver})",
     }
     request.node.user_properties += [("status", status.value), ("detail", details.get(status, ""))]
+    if result.failure is not None:  # one line for summaries, from the structured failure, not parsed from text
+        request.node.user_properties.append(("cause", result.failure.cause))
     if status is Status.FAIL:
         pytest.fail(failure, pytrace=False)
     if status in (Status.STALE, Status.ERROR):
