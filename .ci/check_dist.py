@@ -14,8 +14,9 @@ import zipfile
 from pathlib import Path
 
 PACKAGES = ("conformance", "fake_backends")
-REQUIRED = ("conformance/__init__.py", "conformance/plugin.py", "conformance/suite.py", "conformance/clauses/__init__.py",
-            "conformance/bindings/__init__.py", "conformance/guards/__init__.py", "fake_backends/__init__.py")
+REQUIRED = ("conformance/__init__.py", "conformance/plugin.py", "conformance/suite.py",
+            "conformance/clauses/__init__.py", "conformance/bindings/__init__.py", "conformance/guards/__init__.py",
+            "fake_backends/__init__.py")
 """Modules the plugin imports at run time (suite.py is loaded by path, not by import)."""
 ENTRY_POINT = ("pytest11", "connector_conformance", "conformance.plugin")
 SDIST_FILES = ("pyproject.toml", "README.md")
