@@ -20,8 +20,6 @@ from functools import cached_property
 from typing import Any
 from unittest import mock
 
-import grpc
-
 from conformance import fresh_process
 from conformance.clause import Clause, ClauseFailure, ClauseSkip, Prose, all_clauses, clause_by_id
 from conformance.config import ConformanceConfig
@@ -199,12 +197,14 @@ class ClauseResult:
 
 def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
                config: ConformanceConfig | None = None) -> ClauseResult:
-    """Run one clause in its own ClauseRun, here (conformance.host calls it in the connector's process);
-    every way connector code misbehaves short of ending the process becomes a result."""
+    """Run one clause in its own ClauseRun; every way connector code misbehaves becomes a result."""
     config = config or ConformanceConfig()
-    with restored(asyncio) as replaced, restored(grpc) as replaced_grpc:
+    if config.isolate:
+        from conformance.guards.process_isolation import run_isolated
+
+        return run_isolated(clause, subject, config)
+    with restored(asyncio) as replaced:
         result = _run_here(clause, subject, runtime, config)
-    replaced += replaced_grpc
     result.notes += [f"{name} was replaced by connector code; the suite put it back after the clause, as it "
                      "is shared by every connector (and by the suite) in the service process" for name in replaced]
     return result
