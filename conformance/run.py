@@ -2,7 +2,11 @@
 
 ``check_connector(subject)`` needs no pytest. A :class:`Subject` is everything the author declares
 about the connector under test; a :class:`ClauseRun` is one clause's private world: fresh connector
-instances, the platform client, direct calls, the fake backend, and the transcript.
+instances, the platform client, direct calls, the fake backend, and the transcript. It is the whole
+API a clause body uses: every call into connector code goes through it, bounded by the call deadline
+and recorded in the transcript, so a clause never handles the service runtime or deadlines itself.
+A :class:`ClauseResult` is the verdict, with the structured :class:`~conformance.clause.ClauseFailure`
+behind a FAIL.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import inspect
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from unittest import mock
 
 from conformance import fresh_process
@@ -28,7 +32,14 @@ from conformance.guards.active import ActiveGuards
 from conformance.guards.evidence import ledger_for
 from conformance.platform import LifecycleBudgetExceeded, Platform, describe
 from conformance.service import ServiceHost, ServiceRuntime
-from conformance.task import TaskSpec, as_literal_map_pb, as_template_pb, default_inputs, default_template
+from conformance.task import (
+    Attempt,
+    TaskSpec,
+    as_literal_map_pb,
+    as_template_pb,
+    default_inputs,
+    default_template,
+)
 from conformance.transcript import Transcript
 from fake_backends.control import NotModelled
 
@@ -51,7 +62,25 @@ class ConnectorConstructionError(Exception):
     """The factory could not build a connector: nothing else about it can be checked."""
 
 
+T = TypeVar("T")
+
+
 class ClauseRun:
+    """One clause's run against one connector: what a clause body (``def clause(run: ClauseRun)``) uses.
+
+    - ``connector``: the instance the service routes to (``fresh_connector()`` replaces it, as a restarted pod);
+    - ``platform``: the propeller-like gRPC client, for lifecycles through the real connector service;
+    - ``call`` / ``create_direct`` / ``encode`` / ``decode``: direct calls, where the wire would hide types;
+    - ``call_blocking`` / ``call_on_loop``: any other connector code, in a worker thread or on the service loop;
+    - ``require_backend()``: the bound fake backend, or a skip naming why the clause needs one;
+    - ``spec``: the task template, inputs and attempts; ``config``: the suite's settings (read them);
+      ``notes``: lines for the report that are no failure; ``guards``: what the harness guards saw.
+
+    Each call is bounded by ``config.deadline`` and recorded in ``transcript``; a call that raises or hangs
+    raises :class:`~conformance.errors.ConnectorCallError`, which the runner explains unless the clause
+    handles it. ``runtime`` is the harness's own (the guard tour runs clauses on it), not for clause calls.
+    """
+
     def __init__(self, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, workdir: str,
                  guards: ActiveGuards | None = None):
         self.subject = subject
@@ -60,16 +89,18 @@ class ClauseRun:
         self.guards = guards if guards is not None else ActiveGuards(runtime.loop_watch, config)
         self.transcript = Transcript()
         self.notes: list[str] = []
-        self.backend = subject.backend
+        self.backend: Any = subject.backend
         self._workdir = workdir
-        self.connector = self.fresh_connector()
+        self.connector: Any = self.fresh_connector()
 
     @cached_property
     def spec(self) -> TaskSpec:
+        """The task every lifecycle of this run uses: the subject's template and inputs, or the defaults."""
         return TaskSpec(self._template(), self._inputs(), self._workdir)
 
     @cached_property
     def platform(self) -> Platform:
+        """The platform's side of the wire: CreateTask, GetTask polling and DeleteTask through the service."""
         return Platform(self.runtime, self.spec, self.config, self.transcript)
 
     def fresh_connector(self) -> Any:
@@ -89,7 +120,7 @@ class ClauseRun:
         self.connector = connector
         return connector
 
-    def _template(self):
+    def _template(self) -> Any:
         if self.subject.template is not None:
             return as_template_pb(self.subject.template)
         try:
@@ -103,7 +134,7 @@ class ClauseRun:
                 fix="Fix task_category, or give a template with the connector_task_template fixture.",
             ) from None
 
-    def _inputs(self):
+    def _inputs(self) -> Any:
         return default_inputs() if self.subject.inputs is None else as_literal_map_pb(self.subject.inputs)
 
     def call(self, method: str, **kwargs: Any) -> Any:
@@ -124,16 +155,32 @@ class ClauseRun:
         self.transcript.record(f"{method}() [direct]", f"returned {type(result).__name__}", began)
         return result
 
+    def call_blocking(self, func: Callable[[], T], what: str, *, timeout: float | None = None) -> T:
+        """Synchronous connector code (``what`` names it) in a worker thread, as the service runs sync code.
+
+        Bounded by the call deadline, or by ``timeout`` seconds for work of the suite's own size (decoding
+        every stored meta, a fuzz search); a hang raises CallTimedOut instead of stalling the suite.
+        """
+        deadline = self.config.deadline if timeout is None else timeout
+        result: T = self.runtime.run_blocking(func, deadline, what)
+        return result
+
+    def call_on_loop(self, make: Callable[[], Awaitable[T]], what: str) -> T:
+        """Await ``make()`` on the service's event loop under the call deadline, where the service awaits it
+        (e.g. ``Resource.to_flyte_idl``, which the service awaits after get() returns)."""
+        result: T = self.runtime.run(make, self.config.deadline, what)
+        return result
+
     def encode(self, meta: Any) -> Any:
         """``meta.encode()`` in a worker thread, under the call deadline, as any connector code."""
-        return self.runtime.run_blocking(meta.encode, self.config.deadline, "encode()")
+        return self.call_blocking(meta.encode, "encode()")
 
     def decode(self, data: bytes) -> Any:
         """``metadata_type.decode(data)`` in a worker thread, under the call deadline, as any connector code."""
         meta_type = self.connector.metadata_type
-        return self.runtime.run_blocking(lambda: meta_type.decode(data), self.config.deadline, "decode()")
+        return self.call_blocking(lambda: meta_type.decode(data), "decode()")
 
-    def create_direct(self):
+    def create_direct(self) -> tuple[Attempt, Any]:
         """create() in-process with the arguments the service passes; returns (attempt, meta object)."""
         from flytekit.models.literals import LiteralMap
         from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
@@ -149,6 +196,7 @@ class ClauseRun:
         return attempt, meta
 
     def require_backend(self, why: str) -> Any:
+        """The bound fake backend; without one the clause is skipped, saying ``why`` it needs one."""
         if self.backend is None:
             raise ClauseSkip(f"no fake backend bound to {self.subject.name}: {why} "
                              "(bind one with the connector_backend fixture)")
