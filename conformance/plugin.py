@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance import exit_gc
 from conformance import pytest_collection as collection
 from conformance import pytest_options as options
 from conformance import pytest_outcomes as outcomes
@@ -39,6 +40,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(ExitGcHooks(config))  # first: counts the session even if set-up fails
     collection.add_suite(config)
     config.pluginmanager.register(GateHooks(config))
 
@@ -54,6 +56,19 @@ def pytest_collection_modifyitems(items: list) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple | None:
     return outcomes.teststatus(report)
+
+
+class ExitGcHooks:
+    """Counts this process's open sessions; the outermost suite-only one ends with ``conformance.exit_gc``."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        exit_gc.session_opened()
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest's own collections in its unconfigure and cleanup
+    def pytest_unconfigure(self) -> None:
+        no_paths = self.config.args_source is not pytest.Config.ArgsSource.ARGS
+        exit_gc.session_closed(suite_only=no_paths and bool(options.connector_specs(self.config)))
 
 
 class GateHooks:

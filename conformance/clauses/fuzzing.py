@@ -74,9 +74,8 @@ def fuzz_roundtrip(run) -> None:
     samples: list[bytes] = []
     loss = _loss_recording(meta_type, samples)
     examples, seed = fuzz_plan(run.config)
-    search = run.runtime.run_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, examples, seed),
-                                      run.config.budget + examples * SECONDS_PER_EXAMPLE,
-                                      "metadata fuzzing")
+    search = run.call_blocking(lambda: _shrunk_counterexample(plan.strategy, loss, examples, seed),
+                               "metadata fuzzing", timeout=run.config.budget + examples * SECONDS_PER_EXAMPLE)
     if run.config.snapshots:
         record(connector_dir(run.config.snapshots, run.connector), "fuzz", samples)
     example = _judged(run, search, plan)

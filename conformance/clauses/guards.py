@@ -179,7 +179,7 @@ def _decode_samples(run) -> None:
             pass  # a loss is META-FUZZ's finding; only what decode() does matters here
 
     try:
-        run.runtime.run_blocking(roundtrip, run.config.deadline, "decoding sample metas")
+        run.call_blocking(roundtrip, "decoding sample metas")
     except ConnectorCallError:
         pass
 

@@ -54,7 +54,7 @@ def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], str | None] = data_
         except Exception as exc:
             return None, f"encode/decode raised {brief(exc)}"
 
-    return run.runtime.run_blocking(attempt, run.config.deadline, "encode()/decode()")
+    return run.call_blocking(attempt, "encode()/decode()")
 
 
 @clause("META-ROUNDTRIP", fact="F-WIRE-1", needs=Needs.META,

@@ -196,7 +196,7 @@ def _serialization_problem(run, resource) -> str:
     if wrong:
         return f"log_links holds {type(wrong[0]).__name__} {wrong[0]!r:.80}, not TaskLog"
     try:
-        run.runtime.run(resource.to_flyte_idl, run.config.deadline, "Resource.to_flyte_idl()")
+        run.call_on_loop(resource.to_flyte_idl, "Resource.to_flyte_idl()")
     except Exception as exc:
         cause = getattr(exc, "exc", exc)
         return f"Resource.to_flyte_idl() raised {brief(cause)} for {resource!r:.200}"

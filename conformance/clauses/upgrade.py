@@ -33,8 +33,8 @@ def stored_metas_decode(run) -> None:
         raise ClauseSkip("no snapshot directory (--connector-snapshots=DIR): no stored metas to decode")
     directory = connector_dir(root, run.connector)
     decode = run.connector.metadata_type.decode
-    problems = run.runtime.run_blocking(lambda: undecodable(stored(directory), decode),
-                                        run.config.budget, "decoding stored metas")
+    problems = run.call_blocking(lambda: undecodable(stored(directory), decode), "decoding stored metas",
+                                 timeout=run.config.budget)
     _, meta = run.create_direct()
     encoded = run.encode(meta)
     if isinstance(encoded, bytes):
@@ -119,4 +119,4 @@ def _decode_variant(run, meta_type: type[ResourceMeta], fields: dict[str, Any]) 
             return brief(exc)
         return None
 
-    return run.runtime.run_blocking(attempt, run.config.deadline, "decode()")
+    return run.call_blocking(attempt, "decode()")
