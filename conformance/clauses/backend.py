@@ -152,7 +152,8 @@ def _unknown_state_answers(run) -> list:
                     "its remote job left running (F-GET-2).",
         fix="Map unknown states to a safe phase (RUNNING to keep polling, or RETRYABLE_FAILED) instead of looking "
             "them up with a KeyError or answering no phase.",
-        kinds={"unaccepted-phase": Prose("An unknown phase is a system error on the platform (F-PHASE-1).")})
+        kinds={"get() answered an unaccepted phase": Prose(
+            "An unknown phase is a system error on the platform (F-PHASE-1).")})
 def unknown_state_no_error(run) -> None:
     """A backend state the connector has never seen gives an accepted phase, not a GetTask error (F-GET-2)."""
     try:
@@ -162,7 +163,7 @@ def unknown_state_no_error(run) -> None:
     else:
         if last.phase in ACCEPTED_PHASES:
             return
-        observed, kind = f"get() answered {describe(last)}", "unaccepted-phase"
+        observed, kind = f"get() answered {describe(last)}", "get() answered an unaccepted phase"
     raise ClauseFailure(
         expected=f"an accepted phase while the backend reports the unknown state {UNKNOWN_STATE!r}",
         observed=observed,

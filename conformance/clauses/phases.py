@@ -18,9 +18,9 @@ FAILURE_PHASES = frozenset({TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED
 @clause("PHASE-ACCEPTED", fact="F-PHASE-1", needs=Needs.LIFECYCLE,
         consequence="An unknown phase number is a system error on the platform (F-PHASE-1).",
         fix="Always set Resource(phase=TaskExecution.<PHASE>); map every backend state to a phase.",
-        kinds={"undefined": Prose("UNDEFINED (an empty Resource()) makes the platform read the deprecated state "
-                                  "field, whose zero value is a retryable failure: the attempt silently fails "
-                                  "(F-PHASE-2).")})
+        kinds={"get() answered UNDEFINED": Prose(
+            "UNDEFINED (an empty Resource()) makes the platform read the deprecated state field, whose zero value is "
+            "a retryable failure: the attempt silently fails (F-PHASE-2).")})
 def accepted_phases(run) -> None:
     """Every phase get() answers is one the platform accepts, never UNDEFINED (F-PHASE-1, F-PHASE-2)."""
     lifecycle = run.platform.run()
@@ -31,7 +31,7 @@ def accepted_phases(run) -> None:
     raise ClauseFailure(
         expected="phases from " + ", ".join(sorted(phase_name(p) for p in ACCEPTED_PHASES)),
         observed=f"get() answered {describe(bad[0])}",
-        kind="undefined" if undefined else "",
+        kind="get() answered UNDEFINED" if undefined else "",
     )
 
 
@@ -78,7 +78,7 @@ def _succeeded(run):
     raise ClauseFailure(
         expected="the lifecycle of the configured task ends SUCCEEDED, so its outputs can be checked",
         observed=f"it ended {describe(lifecycle.final)}",
-        kind="not-succeeded",
+        kind="the lifecycle did not succeed",
     )
 
 
@@ -87,12 +87,12 @@ def _succeeded(run):
                     "OutputsNotFound.",
         fix="Return Resource(phase=SUCCEEDED, outputs={...}) or write outputs.pb under output_prefix.",
         kinds={
-            "mistyped": Prose(
+            "an output has another type": Prose(
                 "The platform stores the outputs as they are and the task SUCCEEDS; the downstream task or the "
                 "user reading the result then fails converting the value, far from its cause.",
                 "Convert backend results to the declared Python types before returning them in Resource.outputs "
                 "(e.g. int(row['y'])), or declare the type you return."),
-            "not-succeeded": Prose(
+            "the lifecycle did not succeed": Prose(
                 "Nothing about a successful run can be verified (outputs, re-polling after success).",
                 "If the default task cannot succeed on your connector, provide a real one with the "
                 "connector_task_template and connector_inputs fixtures."),
@@ -120,7 +120,7 @@ def _outputs_typed(run, outputs: literals_pb2.LiteralMap) -> None:
         raise ClauseFailure(
             expected="each output converts to the type the task interface declares for it",
             observed="\n".join(mismatches),
-            kind="mistyped",
+            kind="an output has another type",
         )
 
 
