@@ -8,8 +8,10 @@ reason, and a waiver whose clause now passes fails the run so the baseline only 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from conformance.clause import Level
+from conformance.config import knob
 
 
 class Status(str, enum.Enum):
@@ -69,3 +71,13 @@ def decide(outcome: str, level: Level, waiver: str | None, fail_on: frozenset[Le
     if waiver:
         return Status.WAIVED
     return Status.FAIL if level in fail_on else Status.WARN
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """The gate's options (pytest only), declared like ConformanceConfig's knobs: the same ``--connector-*``
+    and ini naming, parsing and usage errors (``conformance.config.knobs(GateOptions)``)."""
+
+    fail_on: frozenset[Level] = knob(DEFAULT_FAIL_ON, "levels whose failures fail the run", parse=parse_fail_on,
+                                     valid=VALID_FAIL_ON, header=True)
+    report: str = knob("", "write the connector x clause table to PATH.json and PATH.md (Markdown for a PR comment)")

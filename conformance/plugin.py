@@ -26,8 +26,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="connector class to check, 'pkg.mod.Class' or 'pkg.mod:Class'; repeatable")
     parser.addini("connectors", type="linelist", default=[],
                   help="connector classes to check when --connector is not given")
-    options.add_config_options(group, parser)
-    options.add_gate_options(group, parser)
+    options.add_options(group, parser)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return options.header_lines(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker fuzzes with the seed the controller's header shows."""
+    options.share_with_worker(node.config, node.workerinput)
 
 
 @pytest.hookimpl(tryfirst=True)

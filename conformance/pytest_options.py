@@ -6,12 +6,15 @@ anything runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
 _GATE = pytest.StashKey["Gate"]()
+_CONFIG = pytest.StashKey[Any]()
+_SEED = "connector_fuzz_seed"
+"""The key under which an xdist worker receives the controller's fuzz seed."""
 
 
 def connector_specs(config: pytest.Config) -> list[str]:
@@ -19,38 +22,33 @@ def connector_specs(config: pytest.Config) -> list[str]:
     return list(config.getoption("connector") or config.getini("connectors") or [])
 
 
-def _dest(option: str) -> str:
-    """The dest and ini key of ``--connector-<option>``: ``connector_<option>`` with underscores."""
-    return "connector_" + option.replace("-", "_")
+def _dest(field: Any) -> str:
+    """The dest and ini key of a knob's ``--connector-<option>``: ``connector_<field name>``."""
+    return "connector_" + field.name
 
 
-def add_config_options(group: Any, parser: pytest.Parser) -> None:
-    """One ``--connector-<option>`` flag and one ``connector_<option>`` ini key per ConformanceConfig knob."""
-    from conformance.config import knobs, option_name
+def _all_knobs() -> tuple:
+    """The run's knobs, then the gate's: every ``--connector-<option>`` besides ``--connector`` itself."""
+    from conformance.config import knobs
+    from conformance.gate import GateOptions
 
-    for knob in knobs():
-        name = option_name(knob)
-        help = f"{knob.metadata['help']} (default {knob.default})"
-        dest = _dest(name)
-        if knob.type in (bool, "bool"):
-            group.addoption(f"--connector-{name}", dest=dest, action="store_true", default=None, help=help)
+    return knobs() + knobs(GateOptions)
+
+
+def add_options(group: Any, parser: pytest.Parser) -> None:
+    """One ``--connector-<option>`` flag and one ``connector_<option>`` ini key per knob (run and gate)."""
+    from conformance.config import kind, option_name
+
+    for knob in _all_knobs():
+        default = f" (default {knob.default})" if knob.default not in ("", None) else ""
+        help = knob.metadata["help"] + default
+        if kind(knob) is bool:
+            group.addoption(f"--connector-{option_name(knob)}", dest=_dest(knob), action="store_true", default=None,
+                            help=help)
         else:
-            group.addoption(f"--connector-{name}", dest=dest, default=None, help=help)
-        parser.addini(dest, default=None, help=help)
-
-
-def add_gate_options(group: Any, parser: pytest.Parser) -> None:
-    """Options of the CI gate itself (not of a clause run), with the same flag/ini naming as the knobs."""
-    from conformance.gate import VALID_FAIL_ON
-
-    gate_options = {
-        "report": "write the connector x clause table to PATH.json and PATH.md (Markdown for a PR comment)",
-        "fail-on": f"levels whose failures fail the run: {VALID_FAIL_ON}",
-    }
-    for name, help in gate_options.items():
-        dest = _dest(name)
-        group.addoption(f"--connector-{name}", dest=dest, default=None, metavar="VALUE", help=help)
-        parser.addini(dest, default=None, help=help)
+            group.addoption(f"--connector-{option_name(knob)}", dest=_dest(knob), default=None, metavar="VALUE",
+                            help=help)
+        parser.addini(_dest(knob), default=None, help=help)
 
 
 def option_or_ini(config: pytest.Config, dest: str) -> Any:
@@ -59,17 +57,39 @@ def option_or_ini(config: pytest.Config, dest: str) -> Any:
     return config.getini(dest) if value is None else value
 
 
-def config_from(config: pytest.Config) -> Any:
-    """ConformanceConfig from the command line, then the ini file, then the defaults."""
-    from conformance.config import ConformanceConfig, knobs, option_name
+def knob_value(config: pytest.Config, knob: Any) -> Any:
+    """A knob's value from the command line, else the ini file, else its default, parsed one way for all
+    three; a bad value is a UsageError naming the option or ini key it came from and the valid values."""
+    from conformance.config import option_name, parse
 
-    values = {}
-    for knob in knobs():
-        dest = _dest(option_name(knob))
-        value = option_or_ini(config, dest)
-        if value not in (None, ""):
-            values[knob.name] = _parse(dest, value, type(knob.default), knob.metadata["choices"])
-    return ConformanceConfig(**values)
+    dest = _dest(knob)
+    value = config.getoption(dest)
+    source = f"--connector-{option_name(knob)}"
+    if value is None:
+        value, source = config.getini(dest), f"ini {dest}"
+    if value in (None, ""):
+        value, source = knob.default, f"default {dest}"
+    try:
+        return parse(knob, value, source)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def config_from(config: pytest.Config) -> Any:
+    """ConformanceConfig from the command line, then the ini file, then the defaults, once per session;
+    META-FUZZ's seed is fixed here (the xdist controller's, in a worker) so the header can show it."""
+    if _CONFIG not in config.stash:
+        from conformance.config import ConformanceConfig, fuzz_seed, knobs
+
+        chosen = ConformanceConfig(**{knob.name: knob_value(config, knob) for knob in knobs()})
+        inherited = getattr(config, "workerinput", {}).get(_SEED)
+        config.stash[_CONFIG] = replace(chosen, fuzz_seed=inherited or fuzz_seed(chosen))
+    return config.stash[_CONFIG]
+
+
+def share_with_worker(config: pytest.Config, workerinput: dict) -> None:
+    """Hand an xdist worker the controller's fuzz seed, so every worker fuzzes what the header printed."""
+    workerinput[_SEED] = config_from(config).fuzz_seed
 
 
 @dataclass(frozen=True)
@@ -88,27 +108,42 @@ def gate_settings(config: pytest.Config) -> Gate:
 
 def _read_gate(config: pytest.Config) -> Gate:
     from conformance.clause import all_clauses
-    from conformance.clauses.fuzzing import profile
-    from conformance.gate import DEFAULT_FAIL_ON, fail_on_text, parse_fail_on
+    from conformance.config import knobs
+    from conformance.gate import GateOptions, fail_on_text
     from conformance.waivers import WaiverError, load_waivers
 
-    text = option_or_ini(config, "connector_fail_on") or DEFAULT_FAIL_ON
+    config_from(config)  # every knob is checked before anything runs
+    fail_on = knob_value(config, knobs(GateOptions)[0])
     try:
-        profile(config_from(config).fuzz_profile)
-        fail_on = parse_fail_on(text)
         waivers = load_waivers(config.rootpath / "pyproject.toml", {c.id for c in all_clauses()})
-    except (ValueError, WaiverError) as exc:
+    except WaiverError as exc:
         raise pytest.UsageError(str(exc)) from None
     return Gate(fail_on, fail_on_text(fail_on), waivers)
 
 
-def _parse(dest: str, value: Any, kind: type, choices: tuple[str, ...] = ()) -> Any:
-    """The knob's value from its text; a usage error naming the valid values otherwise."""
-    if kind is bool:
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-    if choices and value not in choices:
-        raise pytest.UsageError(f"{dest}: {value!r} is not one of {', '.join(choices)}")
-    try:
-        return kind(value)
-    except ValueError:
-        raise pytest.UsageError(f"{dest}: {value!r} is not a {kind.__name__}") from None
+
+def header_lines(config: pytest.Config) -> list[str]:
+    """``pytest_report_header``: the connectors, then the knobs that reproduce the run (those marked for the
+    header, and any set away from its default), in option names; nothing when the plugin is idle."""
+    specs = connector_specs(config)
+    if not specs:
+        return []
+    from conformance.config import option_name
+
+    chosen = config_from(config)
+    shown = [f"{option_name(knob)}={_shown(getattr(chosen, knob.name))}" for knob in _header_knobs(chosen)]
+    shown.append(f"fail-on={gate_settings(config).fail_on_text}")
+    return [f"connector-conformance: {', '.join(specs)}", f"connector options: {' '.join(shown)}"]
+
+
+def _header_knobs(chosen: Any) -> list:
+    from conformance.config import knobs
+
+    return [knob for knob in knobs() if knob.metadata["header"] or getattr(chosen, knob.name) != knob.default]
+
+
+def _shown(value: Any) -> str:
+    """A knob's value as the option takes it: on/off for a flag, 10 rather than 10.0."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -83,7 +83,7 @@ def test_bad_fail_on_is_a_usage_error_listing_valid_values(pytester: pytest.Pyte
     pytester.makeini(f"[pytest]\nconnector_fail_on = {value or ','}\n")
     result = run(pytester, f"--connector={REFERENCE}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --connector-fail-on: * is not a valid value; use MUST (the default), "
+    result.stderr.fnmatch_lines(["ERROR: ini connector_fail_on: * is not a valid value; use MUST (the default), "
                                  "MUST,SHOULD (strict; *) or none (report only)"])
 
 
@@ -159,7 +159,8 @@ def test_fuzz_failure_prints_seed_and_reproduction(pytester: pytest.Pytester) ->
 def test_unknown_fuzz_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = run(pytester, f"--connector={REFERENCE}", "--connector-fuzz-profile=nightly")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: unknown fuzz profile 'nightly' (known: dev, ci, thorough)"])
+    result.stderr.fnmatch_lines(["ERROR: --connector-fuzz-profile: 'nightly' is not a valid value; "
+                                 "use one of dev, ci, thorough"])
 
 
 PLUGIN_GOOD = '''

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.clause import ClauseFailure, ClauseSkip, clause
+from conformance.config import FUZZ_PROFILES, FuzzProfile, fuzz_seed
 from conformance.errors import brief
 from conformance.metadata_strategies import metadata_strategy
 from conformance.roundtrip import data_loss
@@ -28,33 +29,18 @@ SECONDS_PER_EXAMPLE = 0.05
 """Deadline allowance per example beyond the lifecycle budget, so big profiles are not cut off."""
 
 
-@dataclass(frozen=True)
-class FuzzProfile:
-    min_examples: int
-    fixed_seed: int | None
-    """None: a fresh seed per run (printed on failure); else every run replays the same examples."""
-
-
-PROFILES = {
-    "dev": FuzzProfile(min_examples=0, fixed_seed=None),
-    "ci": FuzzProfile(min_examples=1000, fixed_seed=20240601),
-    "thorough": FuzzProfile(min_examples=10_000, fixed_seed=None),
-}
-
-
 def profile(name: str) -> FuzzProfile:
     """The named profile; an unknown name is a ValueError listing the known ones."""
-    if name not in PROFILES:
-        raise ValueError(f"unknown fuzz profile {name!r} (known: {', '.join(PROFILES)})")
-    return PROFILES[name]
+    if name not in FUZZ_PROFILES:
+        raise ValueError(f"unknown fuzz profile {name!r} (known: {', '.join(FUZZ_PROFILES)})")
+    return FUZZ_PROFILES[name]
 
 
 def fuzz_plan(config) -> tuple[int, int]:
     """(examples, seed): --connector-fuzz-examples raised to the profile's minimum; an explicit seed wins."""
     chosen = profile(config.fuzz_profile)
     examples = max(config.fuzz_examples, chosen.min_examples)
-    seed = config.fuzz_seed or chosen.fixed_seed or random.SystemRandom().randrange(1, 2 ** 32)
-    return examples, seed
+    return examples, fuzz_seed(config)
 
 
 @clause("META-FUZZ", fact="F-WIRE-1",
