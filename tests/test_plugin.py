@@ -127,18 +127,6 @@ def test_hanging_and_exiting_connectors_fail_their_clauses_within_the_deadline(p
     result.assert_outcomes(passed=3 + 1, failed=2)
 
 
-def test_subclass_style_runs_every_clause(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_mine="""
-        from conformance import ConnectorContract
-        from conformance.reference import ReferenceConnector
-
-        class TestReference(ConnectorContract):
-            connector = ReferenceConnector
-    """)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--connector-snapshots={pytester.path}")
-    result.assert_outcomes(passed=CLAUSE_COUNT)
-
-
 def test_subclass_style_rejects_a_non_connector(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mine="""
         from conformance import ConnectorContract
@@ -182,18 +170,6 @@ def test_flytekit_older_than_1_16_is_refused_clearly(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(flytekit, "__version__", "1.15.3")
     with pytest.raises(ConnectorLoadError, match=r"flytekit 1.15.3 is not supported: need >= 1.16.0"):
         load_connector_class(REFERENCE)
-
-
-def test_library_core_runs_without_pytest() -> None:
-    from conformance import Subject, check_connector
-    from conformance.reference import ReferenceConnector
-    from fake_backends import serve_jobs
-
-    with serve_jobs(default_outputs={"y": 42}) as backend:
-        subject = Subject("ReferenceConnector", lambda: ReferenceConnector(base_url=backend.url), backend=backend)
-        report = check_connector(subject)
-    assert report.passed, [(r.clause.id, r.message) for r in report.results if not r.passed]
-    assert len(report.results) == CLAUSE_COUNT
 
 
 def test_failure_message_has_expected_observed_consequence_fix_and_transcript(pytester: pytest.Pytester) -> None:
