@@ -48,10 +48,26 @@ class EgressRefused(ConnectionRefusedError):
                                              "(--connector-allow-network turns the guard off for live tests)")
 
 
+TEXT_LIMIT = 500
+"""Characters of connector-supplied text (an exception's first line, a status detail's last line) that a
+failure quotes: enough to recognise it. A backend's whole answer in an exception (20 MB were seen) must
+not become the report."""
+
+
+def cut(text: str, limit: int = TEXT_LIMIT) -> str:
+    """``text``, or its first ``limit`` characters and how many more there were."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
 def brief(exc: BaseException) -> str:
-    """``Type: first line`` — enough to recognise an exception without its traceback."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    """``Type: first line`` — enough to recognise an exception without its traceback; a long line is cut."""
+    text = str(exc).strip()
+    newline = _NEWLINE.search(text)
+    first = text[:newline.start()] if newline else text
+    return f"{type(exc).__name__}: {cut(first.rstrip())}" if first else type(exc).__name__
+
+
+_NEWLINE = re.compile(r"[\r\n]")
 
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
@@ -71,5 +87,7 @@ _LIBRARY = re.compile(r"[/\\](flytekit|grpc|asyncio|concurrent|google)[/\\]")
 
 def last_line(details: str) -> str:
     """flytekit puts the whole traceback into INTERNAL details; the last line says what happened."""
-    lines = [line.strip() for line in details.strip().splitlines() if line.strip()]
-    return lines[-1].rstrip(".") if lines else "(no details)"
+    text = details.rstrip()
+    newline = max(text.rfind("\n"), text.rfind("\r"))
+    last = text[newline + 1:].strip().rstrip(".")
+    return cut(last) if last else "(no details)"
