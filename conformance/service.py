@@ -12,6 +12,7 @@ import concurrent.futures
 import functools
 import inspect
 import logging
+import os
 import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,12 +20,86 @@ from typing import Any
 
 import grpc
 
-from conformance.errors import CallCrashed, CallTimedOut, brief, user_frame
+from conformance.errors import CallCrashed, CallTimedOut, brief, cut, user_frame
 from conformance.guards.loop_watch import LoopWatch
 
 LOOPBACK = "127.0.0.1"
 SYNC_WORKERS = 10
 """Worker threads for synchronous connector methods, as in ``pyflyte serve connector`` (F-WIRE-4)."""
+LOG_LIMIT = 2000
+"""Characters of one flytekit log record kept while the service is hosted (its message and traceback)."""
+FLYTEKIT_LOGGERS = ("flytekit", "user_space", "developer")
+
+
+class ServiceLog(logging.Handler):
+    """flytekit's loggers while the service is hosted: plain records cut to LOG_LIMIT, counted, kept in a
+    file only when asked (``keep_in``), never on the console.
+
+    flytekit installs rich's handler, which highlights a message while holding the GIL in the service thread:
+    a 100 kB exception message took 90 s (every deadline missed, the wrong diagnosis), 20 MB hung the run. And
+    each failed RPC logs its whole traceback: one recursion bug printed 44 of them. The failure names the
+    count and the file instead (``excerpt``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
+        self.count = 0
+        self.first = ""
+        """The first line of the first record since ``mark()``: the excerpt a failure shows."""
+        self.path = ""
+        self._file: Any = None
+        self._saved = [(logger, list(logger.handlers), logger.propagate)
+                       for logger in map(logging.getLogger, FLYTEKIT_LOGGERS)]
+        for logger, _, _ in self._saved:
+            logger.handlers = [self]
+            logger.propagate = False
+
+    def format(self, record: logging.LogRecord) -> str:
+        return cut(super().format(record), LOG_LIMIT)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if not self.first:
+            self.first = cut(record.getMessage().strip().split("\n", 1)[0], 200)
+        if self._file is not None:
+            self._file.write(self.format(record) + "\n")
+            self._file.flush()
+
+    def keep_in(self, path: str) -> None:
+        """Append every record to ``path`` from now on ("": keep none)."""
+        path = os.path.abspath(path) if path else ""
+        if path != self.path:
+            self.close_file()
+            self._file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - closed in close()
+            self.path = path
+
+    def mark(self, path: str) -> int:
+        """Start counting for one clause, keeping records in ``path`` ("": none); the count so far."""
+        self.keep_in(path)
+        self.first = ""
+        return self.count
+
+    def excerpt(self, since: int) -> str:
+        """What a failure says about the records logged since ``mark()`` returned ``since``."""
+        logged = self.count - since
+        if not logged:
+            return ""
+        where = f"all in {self.path}" if self.path else "keep them with --connector-service-log=PATH"
+        return (f"flytekit logged {logged} record(s) in the connector service during this clause, the first: "
+                f"{self.first!r} ({where})")
+
+    def close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def restore(self) -> None:
+        """flytekit's own handlers back (the user's process goes on after the session)."""
+        for logger, handlers, propagate in self._saved:
+            logger.handlers = handlers
+            logger.propagate = propagate
+        self.close_file()
 
 
 class ServiceRuntime:
@@ -38,6 +113,7 @@ class ServiceRuntime:
         self._grpc_log = logging.getLogger("grpc._cython.cygrpc")
         self._grpc_log_level = self._grpc_log.level
         self._grpc_log.setLevel(logging.CRITICAL)
+        self.log = ServiceLog()
         self._saved_routes = dict(ConnectorRegistry._REGISTRY)
         self.crashes: list[str] = []
         self.crashed = threading.Event()
@@ -152,6 +228,7 @@ class ServiceRuntime:
         self._registry._REGISTRY.clear()
         self._registry._REGISTRY.update(self._saved_routes)
         self._grpc_log.setLevel(self._grpc_log_level)
+        self.log.restore()
         self.loop_watch.close()
         self.channel.close()
         self._stopping = True
