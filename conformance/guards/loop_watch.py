@@ -32,6 +32,10 @@ class Stall:
 
     frame: StackEntry
     seconds: float
+    held: float = 0.0
+    """Of ``seconds``, the time connector code itself held the loop: all of it while the loop thread sleeps or
+    blocks, its CPU time while it is runnable (the rest it waited for a CPU); ``seconds`` where the kernel
+    cannot tell. What the probe bounds, so a saturated machine never makes a correct connector look slow."""
 
     def __str__(self) -> str:
         return f"the loop stalled {self.seconds * 1000:.0f} ms at {describe(self.frame)}"
@@ -131,23 +135,26 @@ class LoopWatch:
         if frame is None or seen is None or not seen.same_place(stamp, frame):
             self._seen = _Sighting(stamp, frame) if frame is not None else None
             return
-        if seen.stall is None and self._waiting_for_cpu(recording.threshold):
-            return  # not confirmed yet: the next sample looks again
+        held = self._held(late)
+        if seen.stall is None and held < recording.threshold:
+            return  # runnable but barely ran: waiting for a CPU; not confirmed yet, the next sample looks again
         if seen.stall is None:  # a second sample in the same place: a confirmed stall
             seen.stall = Stall(frame, late)
             recording.stalls.append(seen.stall)
         seen.stall.frame, seen.stall.seconds = frame, late
+        seen.stall.held = max(seen.stall.held, held)
 
-    def _waiting_for_cpu(self, threshold: float) -> bool:
-        """Runnable, yet under ``threshold`` seconds of CPU since the last beat: the machine, not the loop."""
+    def _held(self, late: float) -> float:
+        """How much of ``late`` the loop thread held the loop: all of it unless it is runnable, then its CPU
+        time since the last beat (a runnable thread that barely ran was waiting for a CPU)."""
         thread = self._loop_thread
         try:
             used = time.clock_gettime(time.pthread_getcpuclockid(self._loop_ident)) - self._beat_cpu
             with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
                 state = stat.read().rsplit(")", 1)[1].split()[0]
         except (AttributeError, OSError, ValueError, IndexError):
-            return False  # no per-thread clock or /proc: judge by the samples alone, as before
-        return state == "R" and used < threshold
+            return late  # no per-thread clock or /proc: judge by the samples alone, as before
+        return used if state == "R" else late
 
     def close(self) -> None:
         self._stop.set()
