@@ -6,11 +6,16 @@ Without a bound backend they are skipped with that reason.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flyteidl.core.execution_pb2 import TaskExecution
 
 from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, Prose, clause
 from conformance.errors import ConnectorCallError
 from conformance.platform import ACCEPTED_PHASES, describe
+
+if TYPE_CHECKING:
+    from conformance.run import ClauseRun
 
 
 def _ledger(backend) -> str:
@@ -18,7 +23,7 @@ def _ledger(backend) -> str:
         or "no jobs"
 
 
-def _succeeds_despite(run, fault: str, lifecycle=None) -> None:
+def _succeeds_despite(run: ClauseRun, fault: str, lifecycle=None) -> None:
     """Poll to the end; an RPC error or a failed phase caused by ``fault`` fails the clause."""
     try:
         lifecycle = run.platform.poll(lifecycle or run.platform.start())
@@ -36,7 +41,7 @@ def _succeeds_despite(run, fault: str, lifecycle=None) -> None:
                     "task fails for good with the remote job left running (F-GET-2).",
         fix="Retry transient backend errors (429/5xx, connection resets) with a bound inside get(), or answer the "
             "last known non-terminal phase; never raise or report FAILED for them.")
-def transient_status_errors(run) -> None:
+def transient_status_errors(run: ClauseRun) -> None:
     """A transient error on the backend's status call neither fails the task nor errors GetTask (F-GET-2)."""
     backend = run.require_backend("the suite injects status errors on it")
     lifecycle = run.platform.start()
@@ -49,7 +54,7 @@ def transient_status_errors(run) -> None:
                     "found' and the connector fails a healthy task.",
         fix="Report 'not found' shortly after create as QUEUED (a grace period stored in the meta helps), not as "
             "FAILED or an exception.")
-def invisible_after_create(run) -> None:
+def invisible_after_create(run: ClauseRun) -> None:
     """A job the backend does not show for its first reads is not reported as a failure (F-CREATE-1)."""
     backend = run.require_backend("the suite delays the new job's visibility on it")
     backend.invisible_for(2)
@@ -61,7 +66,7 @@ def invisible_after_create(run) -> None:
                     "polls or cancels, and it costs money.",
         fix="Derive an idempotency key (or the job name) from task_execution_metadata.task_execution_id including "
             "retry_attempt, and let the backend deduplicate.")
-def create_retry_is_idempotent(run) -> None:
+def create_retry_is_idempotent(run: ClauseRun) -> None:
     """CreateTask sent twice for the same attempt leaves exactly one live job (F-CREATE-2)."""
     backend = run.require_backend("the suite counts the jobs on it")
     attempt = run.spec.new_attempt()
@@ -78,7 +83,7 @@ def create_retry_is_idempotent(run) -> None:
 @clause("BACKEND-RETRY-NEW-JOB", fact="F-CREATE-2", needs=Needs.CREATE_TASK, steers_backend=True,
         consequence="The retry attaches to the failed job of the previous attempt, so retries never run.",
         fix="Include task_execution_id.retry_attempt in the idempotency key.")
-def user_retry_gets_new_job(run) -> None:
+def user_retry_gets_new_job(run: ClauseRun) -> None:
     """A user-level retry (retry_attempt + 1, new output_prefix) starts a new job, not the old one (F-CREATE-2)."""
     backend = run.require_backend("the suite counts the jobs on it")
     first = run.spec.new_attempt()
@@ -96,7 +101,7 @@ def user_retry_gets_new_job(run) -> None:
         consequence="DeleteTask is the platform's only abort signal: the user's terminate succeeds but the job keeps "
                     "running and billing.",
         fix="Call the backend's cancel endpoint in delete().")
-def abort_reaches_backend(run) -> None:
+def abort_reaches_backend(run: ClauseRun) -> None:
     """After DeleteTask the job is cancelled (or already finished) on the backend (F-DELETE-1)."""
     from fake_backends import unstopped  # here, not at import: fake_backends loads aiohttp
 
@@ -118,7 +123,7 @@ def abort_reaches_backend(run) -> None:
                     "platform.",
         fix="Send an idempotency key (from the task execution id) with every submit, retries included, so a "
             "retried submit finds the job the lost one created.")
-def no_orphans(run) -> None:
+def no_orphans(run: ClauseRun) -> None:
     """A lifecycle leaves one job and nothing live, even when a submit's answer was lost (F-DELETE-1)."""
     backend = run.require_backend("the suite reads its ledger of jobs")
     backend.fault("submit", kind="lost")
@@ -139,7 +144,7 @@ def no_orphans(run) -> None:
 UNKNOWN_STATE = "QUARANTINED"
 
 
-def _unknown_state_answers(run) -> list:
+def _unknown_state_answers(run: ClauseRun) -> list:
     """Three GetTask answers for a job the backend reports in a state no connector has seen."""
     backend = run.require_backend("the suite scripts an unknown state on it")
     backend.script([backend.states.running, UNKNOWN_STATE], message="held for review")
@@ -154,7 +159,7 @@ def _unknown_state_answers(run) -> list:
             "them up with a KeyError or answering no phase.",
         kinds={"get() answered an unaccepted phase": Prose(
             "An unknown phase is a system error on the platform (F-PHASE-1).")})
-def unknown_state_no_error(run) -> None:
+def unknown_state_no_error(run: ClauseRun) -> None:
     """A backend state the connector has never seen gives an accepted phase, not a GetTask error (F-GET-2)."""
     try:
         last = _unknown_state_answers(run)[-1]
@@ -174,7 +179,7 @@ def unknown_state_no_error(run) -> None:
 @clause("BACKEND-UNKNOWN-STATE", fact="F-PHASE-1", level=Level.SHOULD, needs=Needs.LIFECYCLE, steers_backend=True,
         consequence="The user cannot tell why the task is stuck or failed.",
         fix="Put the backend state's name in Resource.message when you map a state you do not know.")
-def unknown_state(run) -> None:
+def unknown_state(run: ClauseRun) -> None:
     """The accepted phase for a backend state the connector has never seen has a message naming it (F-PHASE-1)."""
     try:
         last = _unknown_state_answers(run)[-1]

@@ -6,17 +6,22 @@ stream whatever the connector returns, so the wire would hide a wrong answer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from conformance.clause import ClauseFailure, ClauseSkip, Needs, Prose, clause
 
+if TYPE_CHECKING:
+    from conformance.run import ClauseRun
 
-def _declared(run, method: str) -> None:
+
+def _declared(run: ClauseRun, method: str) -> None:
     from flytekit.extend.backend.base_connector import AsyncConnectorBase
 
     if getattr(type(run.connector), method) is getattr(AsyncConnectorBase, method):
         raise ClauseSkip(f"{type(run.connector).__name__} does not override {method}(): capability not declared")
 
 
-def _answers(run, method: str, response_type: type) -> None:
+def _answers(run: ClauseRun, method: str, response_type: type) -> None:
     """Call ``method`` for a running job and again once it finished; both answers must be ``response_type``."""
     _declared(run, method)
     lifecycle = run.platform.start()
@@ -40,7 +45,7 @@ def _answer_prose(response: str) -> Prose:
 
 
 @clause("CAP-LOGS", fact="API", needs=Needs.LIFECYCLE, prose=_answer_prose("GetTaskLogsResponse"))
-def logs(run) -> None:
+def logs(run: ClauseRun) -> None:
     """An overridden get_logs() answers GetTaskLogsResponse for running and finished jobs (API)."""
     from flyteidl.admin.agent_pb2 import GetTaskLogsResponse
 
@@ -48,7 +53,7 @@ def logs(run) -> None:
 
 
 @clause("CAP-METRICS", fact="API", needs=Needs.LIFECYCLE, prose=_answer_prose("GetTaskMetricsResponse"))
-def metrics(run) -> None:
+def metrics(run: ClauseRun) -> None:
     """An overridden get_metrics() answers GetTaskMetricsResponse for running and finished jobs (API)."""
     from flyteidl.admin.agent_pb2 import GetTaskMetricsResponse
 

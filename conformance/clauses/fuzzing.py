@@ -23,6 +23,8 @@ from conformance.snapshots import connector_dir, record
 if TYPE_CHECKING:  # flytekit is imported where a clause runs, not when the catalogue loads
     from flytekit.extend.backend.base_connector import ResourceMeta
 
+    from conformance.run import ClauseRun
+
 RECORDED_SAMPLES = 20
 """Round-tripping fuzz examples stored per run when a snapshot directory is set (META-UPGRADE reads them)."""
 SECONDS_PER_EXAMPLE = 0.05
@@ -47,7 +49,7 @@ def fuzz_plan(config) -> tuple[int, int]:
         consequence="A job whose meta holds such a value is polled or cancelled with different data than create() "
                     "produced, or GetTask fails with INTERNAL for the task's whole life.",
         fix="Encode that type losslessly (or narrow the type hint to what you actually store).")
-def fuzz_roundtrip(run) -> None:
+def fuzz_roundtrip(run: ClauseRun) -> None:
     """Every metadata_type instance hypothesis derives from the type hints round-trips (F-WIRE-1)."""
     meta_type = run.connector.metadata_type
     plan = metadata_strategy(meta_type, run.subject.metadata_strategies)
@@ -93,7 +95,7 @@ def _loss_recording(meta_type: type[ResourceMeta], samples: list[bytes]) -> Call
     return loss
 
 
-def _reproduction(run, meta_type: type[ResourceMeta], example: Any, seed: int) -> str:
+def _reproduction(run: ClauseRun, meta_type: type[ResourceMeta], example: Any, seed: int) -> str:
     """The seed to replay the search and the few lines that show the loss without the suite."""
     return (f"seed: {seed} (replay: -k META-FUZZ --connector-fuzz-seed={seed} "
             f"--connector-fuzz-profile={run.config.fuzz_profile})\n"
@@ -136,7 +138,7 @@ def _shrunk_counterexample(strategy, loss, examples: int, seed: int) -> _Search:
         return _Search(internal=exc)
 
 
-def _judged(run, search: _Search, plan) -> Any:
+def _judged(run: ClauseRun, search: _Search, plan) -> Any:
     """The counterexample to report, or None; what only limits the search becomes a note or a skip."""
     rejected = "; ".join(f"{u.path}: {u.reason}" for u in plan.rejected.values())
     if search.internal is not None:

@@ -21,11 +21,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from conformance.clause import ClauseFailure, ClauseSkip, Level, all_clauses, clause
 from conformance.errors import ConnectorCallError
 from conformance.guards.hygiene import Snapshot, leftovers, snapshot
 from conformance.platform import LifecycleBudgetExceeded
+
+if TYPE_CHECKING:
+    from conformance.run import ClauseRun
 
 HYGIENE_GRACE = 1.0
 """Seconds a connector gets to close what it opened (sessions close asynchronously) before a leak counts."""
@@ -38,7 +42,7 @@ DECODE_SAMPLES = 10
 """Metas drawn from metadata_type's type hints that META-NO-PICKLE encodes and decodes itself."""
 
 
-def _findings(run, guard: str) -> list[str]:
+def _findings(run: ClauseRun, guard: str) -> list[str]:
     """What ``guard`` saw for this connector anywhere, after touring the suite once in this process."""
     ledger = run.guards.ledger
     if not ledger.toured:
@@ -49,7 +53,7 @@ def _findings(run, guard: str) -> list[str]:
     return ledger.findings(guard, also=run.guards.sightings)
 
 
-def _tour(run) -> str:
+def _tour(run: ClauseRun) -> str:
     """Every clause that drives the connector and has not run here yet, verdicts discarded: the guards record
     what each one does.
 
@@ -88,7 +92,7 @@ def _listing(items: list[str]) -> str:
         fix="Inside async def, await non-blocking I/O (aiohttp, the SDK's async client) and asyncio.sleep; move "
             "blocking calls off the loop (await asyncio.to_thread(...) or loop.run_in_executor); or write sync "
             "methods, which the service runs in worker threads.")
-def loop_blocking(run) -> None:
+def loop_blocking(run: ClauseRun) -> None:
     """Connector code never blocks the service's event loop: no blocking I/O or sleep on it, no stall (F-WIRE-4)."""
     found = _findings(run, "LOOP-BLOCKING")
     run.notes += [f"LOOP-BLOCKING: not counted, seen once (a first call's warm-up?): {one_off}"
@@ -109,7 +113,7 @@ def loop_blocking(run) -> None:
                     "(F-WIRE-2).",
         fix="Read secrets when you call the backend and keep them there: store only identifiers in the meta, build "
             "log links without credentials, and redact messages and exceptions that echo requests.")
-def secret_canary(run) -> None:
+def secret_canary(run: ClauseRun) -> None:
     """No secret the connector reads shows up in a meta, Resource, log or error, on any path (F-WIRE-2)."""
     found = _findings(run, "SECRET-CANARY")
     if not found:
@@ -128,7 +132,7 @@ def secret_canary(run) -> None:
                     "connector service, next to every connector's credentials (F-WIRE-2).",
         fix="Encode with json (flytekit's default ResourceMeta.encode/decode does) and never pickle, eval or exec "
             "what decode() receives.")
-def meta_no_pickle(run) -> None:
+def meta_no_pickle(run: ClauseRun) -> None:
     """The encoded meta is no pickle and decode() runs no code: editing a stored meta must not run code (F-WIRE-2)."""
     _decode_created(run)
     _decode_samples(run)
@@ -144,7 +148,7 @@ def meta_no_pickle(run) -> None:
     )
 
 
-def _decode_created(run) -> None:
+def _decode_created(run: ClauseRun) -> None:
     """decode(encode(create())) under the guards; a failing call is other clauses' finding."""
     try:
         _, meta = run.create_direct()
@@ -155,7 +159,7 @@ def _decode_created(run) -> None:
         pass
 
 
-def _decode_samples(run) -> None:
+def _decode_samples(run: ClauseRun) -> None:
     """Round-trip a few metas drawn from the type hints: decode() is judged even when create() fails."""
     from hypothesis import HealthCheck, given, settings
 
@@ -190,7 +194,7 @@ def _decode_samples(run) -> None:
                     "configuration did not name.",
         fix="Take every endpoint from configuration (the URL the suite passes); no hard-coded hosts, telemetry or "
             "metadata-server calls in create/get/delete, or make them configurable and off in tests.")
-def net_egress(run) -> None:
+def net_egress(run: ClauseRun) -> None:
     """Connector code reaches only the backend it was given; the suite refuses other hosts (HARNESS)."""
     if run.guards.egress is None:
         raise ClauseSkip("the egress guard is off (--connector-allow-network)")
@@ -208,12 +212,14 @@ def net_egress(run) -> None:
                     "each call leaves behind accumulates until threads or file descriptors run out.",
         fix="Close sessions and clients (async with ...), join or avoid background threads, and wait for child "
             "processes; keep one shared client on the connector instead of one per call.")
-def hygiene(run) -> None:
+def hygiene(run: ClauseRun) -> None:
     """Lifecycles, failures and deletes leave no threads, child processes or sockets behind (F-WIRE-4)."""
     _exercise(run)  # warm-up: connection pools, lazy imports and worker threads start here
     before = snapshot()
     steps = _exercise(run)
-    found = leftovers(before, run.guards.code, HYGIENE_GRACE, steps)
+    code = run.guards.code
+    assert code is not None  # ClauseRun built the connector, which the guards then learned the code of
+    found = leftovers(before, code, HYGIENE_GRACE, steps)
     if not found:
         return
     raise ClauseFailure(
@@ -223,7 +229,7 @@ def hygiene(run) -> None:
     )
 
 
-def _exercise(run) -> list[tuple[str, Snapshot]]:
+def _exercise(run: ClauseRun) -> list[tuple[str, Snapshot]]:
     """Each step on the same instance, a failing call ending only its own step; a snapshot after each."""
     steps: list[tuple[str, Callable[[], None]]] = [
         ("a lifecycle, then DeleteTask", lambda: run.platform.delete(run.platform.run().meta)),
@@ -242,13 +248,13 @@ def _exercise(run) -> list[tuple[str, Snapshot]]:
     return taken
 
 
-def _delete_twice(run) -> None:
+def _delete_twice(run: ClauseRun) -> None:
     meta = run.platform.start().meta
     run.platform.delete(meta)
     run.platform.delete(meta)
 
 
-def _scripted_failure(run) -> None:
+def _scripted_failure(run: ClauseRun) -> None:
     states = run.backend.states
     run.backend.script([states.running, states.failed], message="conformance: scripted failure")
     run.platform.delete(run.platform.run().meta)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.clause import ClauseFailure, ClauseSkip, Level, Needs, clause
 from conformance.errors import brief
 from conformance.fresh_process import reencode
 from conformance.roundtrip import data_loss, first_difference
 
+if TYPE_CHECKING:
+    from conformance.run import ClauseRun
+
 
 @clause("META-CREATE-TYPE", fact="F-WIRE-1", needs=Needs.CREATE,
         consequence="The service encodes whatever create() returns but decodes GetTask metas as metadata_type: "
                     "get() then receives a different type than create() produced.",
         fix="Return metadata_type(...) from create().")
-def create_returns_metadata_type(run) -> None:
+def create_returns_metadata_type(run: ClauseRun) -> None:
     """create() returns an instance of metadata_type, the class get/delete decode into (F-WIRE-1)."""
     _, meta = run.create_direct()
     meta_type = run.connector.metadata_type
@@ -31,7 +34,7 @@ def create_returns_metadata_type(run) -> None:
         consequence="CreateTaskResponse.resource_meta is a bytes field: anything else fails every CreateTask RPC "
                     "with INTERNAL, so no task of this type can start.",
         fix="Return bytes, e.g. json.dumps(asdict(self)).encode('utf-8').")
-def encode_returns_bytes(run) -> None:
+def encode_returns_bytes(run: ClauseRun) -> None:
     """encode() returns bytes: the meta travels as a protobuf bytes field (F-WIRE-1)."""
     _, meta = run.create_direct()
     encoded = run.encode(meta)
@@ -43,7 +46,7 @@ def encode_returns_bytes(run) -> None:
     )
 
 
-def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], str | None] = data_loss) -> tuple:
+def _roundtrip(run: ClauseRun, meta: Any, compare: Callable[[Any, Any], str | None] = data_loss) -> tuple:
     """(encoded bytes, problem or None) for decode(encode(meta)) under the call deadline."""
     meta_type = run.connector.metadata_type
 
@@ -63,7 +66,7 @@ def _roundtrip(run, meta: Any, compare: Callable[[Any, Any], str | None] = data_
                     "crashes.",
         fix="Encode every field losslessly (nested dataclasses, enums, datetimes need explicit handling with JSON), "
             "or override encode()/decode() together.")
-def roundtrip(run) -> None:
+def roundtrip(run: ClauseRun) -> None:
     """decode(encode(meta)) holds the same data as meta, of the types its fields declare (F-WIRE-1)."""
     _, meta = run.create_direct()
     _, problem = _roundtrip(run, meta)
@@ -81,7 +84,7 @@ def roundtrip(run) -> None:
                     "after a GetTask than after create().",
         fix="Rebuild the exact types in decode() (e.g. tuple(data['queues'])), or declare the type decode gives "
             "back (List[str] rather than Sequence[str] holding a tuple).")
-def roundtrip_exact(run) -> None:
+def roundtrip_exact(run: ClauseRun) -> None:
     """decode(encode(meta)) has the same types as meta all the way down, e.g. a tuple stays a tuple (F-WIRE-1)."""
     _, meta = run.create_direct()
     _, problem = _roundtrip(run, meta)
@@ -100,7 +103,7 @@ def roundtrip_exact(run) -> None:
         consequence="Every running task stores its meta in the workflow object (etcd limit ~1.5 MiB for the whole "
                     "workflow): large metas make big fan-outs fail to persist.",
         fix="Keep only identifiers in the meta (job id, region); fetch everything else from the backend.")
-def size(run) -> None:
+def size(run: ClauseRun) -> None:
     """The encoded meta stays under the size limit: it is stored in the workflow's CRD in etcd (F-WIRE-1)."""
     _, meta = run.create_direct()
     encoded, _ = _roundtrip(run, meta)
@@ -117,7 +120,7 @@ def size(run) -> None:
         consequence="The connector service may restart or scale out between CreateTask and GetTask; a meta that "
                     "relies on id(), hash() or module state decodes wrongly there.",
         fix="Encode plain data only; no object ids, hash() values, or references into process memory.")
-def fresh_process(run) -> None:
+def fresh_process(run: ClauseRun) -> None:
     """A meta encoded here decodes in a fresh process with another hash seed (F-WIRE-1)."""
     meta_type = run.connector.metadata_type
     if "<locals>" in meta_type.__qualname__ or meta_type.__module__ == "__main__":
@@ -136,7 +139,7 @@ def fresh_process(run) -> None:
     )
 
 
-def _decode_elsewhere(run, encoded: bytes, original: Any) -> str | None:
+def _decode_elsewhere(run: ClauseRun, encoded: bytes, original: Any) -> str | None:
     meta_type = run.connector.metadata_type
     timeout = max(30.0, run.config.deadline)  # the child may still be importing flytekit
     reencoded, why = reencode(meta_type.__module__, meta_type.__qualname__, encoded, timeout)

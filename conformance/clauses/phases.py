@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from flyteidl.core import literals_pb2
 from flyteidl.core.execution_pb2 import TaskExecution
@@ -11,6 +12,9 @@ from conformance.clause import ClauseFailure, ClauseSkip, Needs, Prose, clause
 from conformance.errors import brief
 from conformance.platform import ACCEPTED_PHASES, TERMINAL_PHASES, describe, phase_name
 from conformance.task import output_mismatches
+
+if TYPE_CHECKING:
+    from conformance.run import ClauseRun
 
 FAILURE_PHASES = frozenset({TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED})
 
@@ -21,7 +25,7 @@ FAILURE_PHASES = frozenset({TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED
         kinds={"get() answered UNDEFINED": Prose(
             "UNDEFINED (an empty Resource()) makes the platform read the deprecated state field, whose zero value is "
             "a retryable failure: the attempt silently fails (F-PHASE-2).")})
-def accepted_phases(run) -> None:
+def accepted_phases(run: ClauseRun) -> None:
     """Every phase get() answers is one the platform accepts, never UNDEFINED (F-PHASE-1, F-PHASE-2)."""
     lifecycle = run.platform.run()
     bad = [r for r in lifecycle.resources if r.phase not in ACCEPTED_PHASES]
@@ -38,7 +42,7 @@ def accepted_phases(run) -> None:
 @clause("PHASE-TERMINATES", fact="F-GET-1", needs=Needs.LIFECYCLE,
         consequence="The task never finishes on the platform; it runs until its timeout and is aborted.",
         fix="Map every backend end state to a terminal phase; raise --connector-budget if the job is slow.")
-def terminates(run) -> None:
+def terminates(run: ClauseRun) -> None:
     """A lifecycle reaches a terminal phase within the budget, so polling stops (F-GET-1)."""
     # LifecycleBudgetExceeded is turned into this clause's failure by the runner (run.budget_failure), in any
     # clause whose lifecycle runs over: the consequence and fix declared here are what it means there too.
@@ -49,7 +53,7 @@ def terminates(run) -> None:
         consequence="The platform polls once immediately after CreateTask; an eventually consistent backend may "
                     "not know the job yet, and reporting that as a failure fails a healthy task.",
         fix="Treat 'job not found' shortly after create as QUEUED/INITIALIZING, not as FAILED.")
-def sync_get_not_failed(run) -> None:
+def sync_get_not_failed(run: ClauseRun) -> None:
     """The GetTask sent right after CreateTask is not a terminal failure (F-CREATE-1)."""
     first = run.platform.start().final
     if first.phase not in (FAILURE_PHASES | {TaskExecution.ABORTED}):
@@ -71,7 +75,7 @@ def _outputs_of(resource, attempt) -> literals_pb2.LiteralMap:
     return found
 
 
-def _succeeded(run):
+def _succeeded(run: ClauseRun):
     lifecycle = run.platform.run()
     if lifecycle.final.phase == TaskExecution.SUCCEEDED:
         return lifecycle
@@ -97,7 +101,7 @@ def _succeeded(run):
                 "If the default task cannot succeed on your connector, provide a real one with the "
                 "connector_task_template and connector_inputs fixtures."),
         })
-def outputs_present(run) -> None:
+def outputs_present(run: ClauseRun) -> None:
     """SUCCEEDED carries every declared output, of its declared type, in Resource.outputs or outputs.pb (F-PHASE-5)."""
     lifecycle = _succeeded(run)
     declared = run.spec.declared_outputs
@@ -113,7 +117,7 @@ def outputs_present(run) -> None:
     )
 
 
-def _outputs_typed(run, outputs: literals_pb2.LiteralMap) -> None:
+def _outputs_typed(run: ClauseRun, outputs: literals_pb2.LiteralMap) -> None:
     """Every output converts to the interface's type: the next task (or the user's FlyteRemote) converts it."""
     mismatches = output_mismatches(run.spec.template, outputs)
     if mismatches:
@@ -128,7 +132,7 @@ def _outputs_typed(run, outputs: literals_pb2.LiteralMap) -> None:
         consequence="After a platform restart the same meta is polled again and outputs are not persisted "
                     "(F-GET-3): a changed phase or missing outputs fails a finished task.",
         fix="Derive the answer from the backend's durable job record, not from in-memory state.")
-def terminal_stable(run) -> None:
+def terminal_stable(run: ClauseRun) -> None:
     """A terminal phase and its outputs stay the same on re-polls and from a fresh instance (F-PHASE-4, F-GET-3)."""
     lifecycle = run.platform.run()
     final = lifecycle.final
@@ -148,7 +152,7 @@ def terminal_stable(run) -> None:
 @clause("PHASE-FAILURE-MESSAGE", fact="F-PHASE-3", needs=Needs.LIFECYCLE,
         consequence="The user sees a failed task with no reason, and support has nothing to go on.",
         fix="Copy the backend's error into Resource(message=...).")
-def failure_message(run) -> None:
+def failure_message(run: ClauseRun) -> None:
     """FAILED and RETRYABLE_FAILED carry a message: it is what the user sees (F-PHASE-3)."""
     if run.backend is not None:
         states = run.backend.states
@@ -172,7 +176,7 @@ def failure_message(run) -> None:
                     "which reads link.name.",
         fix="Build log links with flyteidl.core.execution_pb2.TaskLog(uri=..., name=...) and keep custom_info to "
             "str/int/float/bool/None/list/dict.")
-def resource_serializes(run) -> None:
+def resource_serializes(run: ClauseRun) -> None:
     """Every Resource converts to protobuf: custom_info JSON-compatible, log_links TaskLog (F-WIRE-6)."""
     lifecycle = run.platform.start()
     meta = run.decode(lifecycle.meta)
@@ -189,7 +193,7 @@ def resource_serializes(run) -> None:
             return
 
 
-def _serialization_problem(run, resource) -> str:
+def _serialization_problem(run: ClauseRun, resource) -> str:
     from flyteidl.core.execution_pb2 import TaskLog
 
     wrong = [link for link in (getattr(resource, "log_links", None) or []) if not isinstance(link, TaskLog)]

@@ -11,6 +11,8 @@ from conformance.clause import ClauseFailure, ClauseSkip, clause
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+    from conformance.run import ClauseRun
+
 SERVICE_KWARGS = {
     "create": ("task_template", "inputs", "output_prefix", "task_execution_metadata"),
     "get": ("resource_meta",),
@@ -24,7 +26,7 @@ SERVICE_KWARGS = {
         consequence="The connector service finds connectors by (task type, version); CreateTask for this task type "
                     "answers NOT_FOUND and the task fails.",
         fix="Call super().__init__(task_type_name='my_task', metadata_type=MyMeta) in __init__.")
-def task_category(run) -> None:
+def task_category(run: ClauseRun) -> None:
     """task_category is a TaskCategory with a non-empty name (API: the registry routes by it)."""
     from flytekit.extend.backend.base_connector import TaskCategory
 
@@ -47,7 +49,7 @@ def task_category(run) -> None:
                     "not start: every connector on it is down.",
         fix="Use a task type name no other plugin uses (prefix it with your package's name), or a new "
             "task_type_version if yours deliberately replaces the other; never install both in one image.")
-def task_type_free(run) -> None:
+def task_type_free(run: ClauseRun) -> None:
     """No other connector class holds the same task type and version: register() refuses a second one (API)."""
     from flytekit.extend.backend.base_connector import TaskCategory
 
@@ -73,7 +75,7 @@ def _qualified(cls: type) -> str:
         consequence="GetTask and DeleteTask call metadata_type.decode(bytes); without it every poll and abort "
                     "fails with INTERNAL.",
         fix="Declare `@dataclass class MyMeta(ResourceMeta): job_id: str` and pass metadata_type=MyMeta.")
-def metadata_type(run) -> None:
+def metadata_type(run: ClauseRun) -> None:
     """metadata_type is a dataclass subclass of ResourceMeta, so the service can decode metas (F-WIRE-1)."""
     from flytekit.extend.backend.base_connector import ResourceMeta
 
@@ -105,7 +107,7 @@ def _metadata_type_problem(meta_type, resource_meta: type) -> str:
         consequence="The service calls these with keyword arguments; a mismatch is a TypeError, which becomes an "
                     "INTERNAL error on every call (F-WIRE-5).",
         fix="Use the base class signatures, e.g. `async def get(self, resource_meta: MyMeta, **kwargs)`.")
-def signatures(run) -> None:
+def signatures(run: ClauseRun) -> None:
     """create/get/delete (and overridden get_logs/get_metrics) accept the service's keyword arguments (F-WIRE-5)."""
     problems = [problem for name in SERVICE_KWARGS if (problem := _signature_problem(run.connector, name))]
     if not problems:

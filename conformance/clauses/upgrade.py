@@ -18,6 +18,8 @@ from conformance.snapshots import connector_dir, record, stored, undecodable
 if TYPE_CHECKING:  # flytekit is imported where a clause runs, not when the catalogue loads
     from flytekit.extend.backend.base_connector import ResourceMeta
 
+    from conformance.run import ClauseRun
+
 STRANDED = ("GetTask and DeleteTask of every task started before the deploy fail with INTERNAL: after six "
             "polls the tasks fail for good and their remote jobs are left running (F-GET-2).")
 EXTRA_FIELD = "added_by_a_later_version"
@@ -26,7 +28,7 @@ EXTRA_FIELD = "added_by_a_later_version"
 @clause("META-UPGRADE", fact="F-WIRE-1", needs=Needs.META, consequence=STRANDED,
         fix="Keep decode() able to read the old format (rename fields with a fallback, add fields with defaults). "
             "Delete a sample only for a deliberate break, once no execution started before it is still running.")
-def stored_metas_decode(run) -> None:
+def stored_metas_decode(run: ClauseRun) -> None:
     """Every meta stored by earlier runs in the snapshot directory still decodes with this code (F-WIRE-1)."""
     root = run.config.snapshots
     if not root:
@@ -51,7 +53,7 @@ def stored_metas_decode(run) -> None:
         consequence=f"Roll back a release that added a meta field and {STRANDED}",
         fix="Drop unknown keys in decode(): known = {f.name for f in dataclasses.fields(cls)}; "
             "return cls(**{k: v for k, v in json.loads(data).items() if k in known}).")
-def extra_field(run) -> None:
+def extra_field(run: ClauseRun) -> None:
     """A meta with a field this version does not know still decodes, as after a rollback (F-WIRE-1)."""
     meta_type, fields = _json_meta(run)
     _require_decodes(run, meta_type, {**fields, EXTRA_FIELD: "x"}, change=f"plus {EXTRA_FIELD!r}",
@@ -62,7 +64,7 @@ def extra_field(run) -> None:
         consequence=f"Deploy a release that added this field and {STRANDED}",
         fix="Read optional fields with their default (data.get(name, default)), or let the dataclass constructor "
             "fill them in.")
-def missing_field(run) -> None:
+def missing_field(run: ClauseRun) -> None:
     """A meta without an optional field (one added since it was stored) decodes with the default (F-WIRE-1)."""
     meta_type, fields = _json_meta(run)
     optional = [f.name for f in dataclasses.fields(meta_type) if f.name in fields and _has_default(f)]
@@ -73,7 +75,7 @@ def missing_field(run) -> None:
                          expected=f"fills in {name!r} from its default when it is missing")
 
 
-def _require_decodes(run, meta_type: type[ResourceMeta], fields: dict[str, Any], *, change: str,
+def _require_decodes(run: ClauseRun, meta_type: type[ResourceMeta], fields: dict[str, Any], *, change: str,
                      expected: str) -> None:
     """The create() meta changed as a stored one would be (``change``) must still decode."""
     problem = _decode_variant(run, meta_type, fields)
@@ -89,7 +91,7 @@ def _has_default(field: dataclasses.Field) -> bool:
     return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
 
 
-def _json_meta(run) -> tuple[type[ResourceMeta], dict[str, Any]]:
+def _json_meta(run: ClauseRun) -> tuple[type[ResourceMeta], dict[str, Any]]:
     """metadata_type and the create() meta as a JSON object; skips what other clauses already explain."""
     from flytekit.extend.backend.base_connector import ResourceMeta
 
@@ -111,7 +113,7 @@ def _json_meta(run) -> tuple[type[ResourceMeta], dict[str, Any]]:
     return meta_type, fields
 
 
-def _decode_variant(run, meta_type: type[ResourceMeta], fields: dict[str, Any]) -> str | None:
+def _decode_variant(run: ClauseRun, meta_type: type[ResourceMeta], fields: dict[str, Any]) -> str | None:
     def attempt() -> str | None:
         try:
             meta_type.decode(json.dumps(fields).encode("utf-8"))
