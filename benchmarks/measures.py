@@ -57,6 +57,49 @@ def suite_run(*pytest_args: str, connector: str = REFERENCE) -> dict[str, float]
     return {"wall": wall, "session": float(_SESSION_TIME.findall(out)[-1])}
 
 
+FLOOR = "import flytekit, pytest, hypothesis, grpc"
+"""Issue #14's start-up floor for target 1: what any pytest run that loads a connector must import."""
+
+
+def floor_seconds() -> float:
+    """``python -c "import flytekit, pytest, hypothesis, grpc"`` from an empty directory, wall time."""
+    with tempfile.TemporaryDirectory() as empty:
+        return _timed("-c", FLOOR, cwd=empty)
+
+
+_THAWED = ("import gc, sys, pytest; code = pytest.main(sys.argv[2:]); "
+           "sys.argv[1] == 'thaw' and gc.unfreeze(); sys.exit(code)")
+
+
+def suite_run_thawed(thaw: bool) -> float:
+    """The reference suite through ``pytest.main``, optionally unfreezing the collector once it returns.
+
+    ``thaw`` undoes ``conformance.exit_gc``'s freeze, so the interpreter's exit collection walks every
+    object again: the pair (frozen, thawed) is the freeze's effect on target 1, all else equal.
+    """
+    with tempfile.TemporaryDirectory() as empty:
+        return _timed("-c", _THAWED, "thaw" if thaw else "keep", f"--connector={REFERENCE}", "-q",
+                      "-p", "no:cacheprovider", cwd=empty)
+
+
+_SUMMARY = re.compile(r"^=* ?(.*\b(?:passed|failed|error|errors)\b.*) in [0-9.]+s", re.MULTILINE)
+
+
+def selftest_run(*pytest_args: str) -> dict[str, Any]:
+    """The project's own tests from the checkout (``pytest tests -n auto``), wall time and pytest's summary.
+
+    Failing tests are recorded, not raised: the wall time is still the suite's, and the summary says so.
+    """
+    began = time.perf_counter()
+    child = _python("-m", "pytest", "tests", "-p", "no:cacheprovider", *pytest_args, cwd=ROOT, timeout=1800)
+    wall = time.perf_counter() - began
+    if child.returncode not in (0, 1):
+        raise RuntimeError(f"pytest tests exited {child.returncode}: {child.stdout[-800:]}{child.stderr[-800:]}")
+    summary = _SUMMARY.findall(child.stdout)
+    durations = child.stdout.split("slowest", 1)[1].split("\n\n", 1)[0] if "slowest" in child.stdout else ""
+    return {"wall": wall, "summary": summary[-1] if summary else "", "durations": "slowest" + durations}
+
+
 def local_executor_lifecycle(polls: int) -> dict[str, Any]:
     """flytekit's own AsyncConnectorExecutorMixin.execute on a ``polls``-poll job (see local_executor.py).
 

@@ -7,7 +7,9 @@ pulls in nothing heavy.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -59,3 +61,40 @@ def test_table_shows_verdicts_only_where_a_target_is_set(bench: SimpleNamespace)
     table = run.render(rows).splitlines()
     assert table[1].split()[2:5] == ["3", "s", "2..4"]  # median and spread
     assert table[3].endswith("yes") and table[4].endswith("NO") and table[5].rstrip().endswith("x")
+
+
+def test_no_two_columns_run_together(bench: SimpleNamespace) -> None:
+    """The widest label and target still leave two spaces before the next column (issue #14)."""
+    run = bench.run
+    wide = run.row("wide", "x" * 90, [1.0], "ms", "< 50, no flytekit/grpc", lambda v: v < 50)
+    line = run.render([wide]).splitlines()[1]
+    assert line.startswith("x" * 90 + "  ") and line.endswith("< 50, no flytekit/grpc  yes")
+
+
+def test_targets_are_judged_on_the_median_of_alternating_pairs(bench: SimpleNamespace) -> None:
+    run = bench.run
+    order: list[str] = []
+    tops, bottoms = run.alternating([lambda: order.append("a") or 3.0, lambda: order.append("b") or 2.0], 3)
+    assert order == ["a", "b"] * 3 and tops == [3.0] * 3
+    judged = run.paired("T9", "a / b", [4.0, 1.0, 3.0], [2.0, 1.0, 1.0], "<= 1.5", lambda v: v <= 1.5, goal="T9")
+    assert judged.samples == [2.0, 1.0, 3.0] and judged.median == 2.0 and judged.ok is False
+
+
+def test_sections_are_recorded_and_rendered_into_the_markdown(bench: SimpleNamespace, tmp_path: Path) -> None:
+    """A section run alone replaces only its own rows; the markdown shows every target's verdict and load."""
+    results, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
+    common = ["--repeats", "1", "--json", str(results), "--markdown", str(markdown)]
+    assert bench.run.main(["--sections", "lifecycle", "--lifecycles", "2", *common]) == 0
+    assert bench.run.main(["--sections", "fuzz", "--examples", "5", *common]) == 0
+    text = markdown.read_text()
+    assert "| T2 |" in text and ("| met |" in text or "| **not met** |" in text)
+    assert "| T1 |" in text and "not measured" in text  # T1's section did not run
+    assert "`--sections lifecycle`" in text and "`--sections fuzz`" in text and " load " in text
+    pairs = next(r for r in json.loads(results.read_text())["sections"]["lifecycle"]["rows"]
+                 if r["goal"] == "T2")["samples"]
+    assert len(pairs) >= bench.run.MIN_PAIRS
+
+
+def test_floor_is_a_fresh_interpreter_importing_the_heavy_four(bench: SimpleNamespace) -> None:
+    assert bench.measures.FLOOR == "import flytekit, pytest, hypothesis, grpc"
+    assert bench.measures.floor_seconds() > 0
