@@ -1,7 +1,8 @@
 """The clause catalogue, generated from the registry so the docs cannot drift from the declarations.
 
-    python -m conformance.catalogue        # the table the README embeds
-    python -m conformance.catalogue docs   # docs/clauses.md: every clause's needs, consequence and fix
+    python -m conformance.catalogue         # the table the README embeds
+    python -m conformance.catalogue docs    # docs/clauses.md: every clause's needs, consequence and fix
+    python -m conformance.catalogue write   # rewrite both in a checkout, after adding or changing a clause
 
 Everything here is read from ``@clause(...)`` declarations: adding a clause adds its row and its entry.
 Tests keep the README table and docs/clauses.md in sync.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from itertools import groupby
+from pathlib import Path
 
 from conformance.clause import Clause, Needs, all_clauses
 from conformance.facts import FACTS
@@ -25,6 +27,8 @@ NEEDS = {
 }
 """Each setup step (``Needs``) as the catalogue names and explains it; the probe tries them in this order."""
 BACKEND = "a fake backend"
+TABLE_HEADER = "| ID | Level | Fact | What it checks |"
+"""How the README's table starts; it ends at the next blank line."""
 
 
 def requirements(clause: Clause) -> str:
@@ -88,5 +92,22 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
 
 
+def write(root: Path) -> list[Path]:
+    """Rewrite the README's table and docs/clauses.md under ``root`` (a checkout); the files that changed."""
+    readme, doc = root / "README.md", root / "docs" / "clauses.md"
+    text = readme.read_text()
+    start = text.index(TABLE_HEADER)
+    end = text.index("\n\n", start)
+    wanted = {readme: text[:start] + markdown_table() + text[end:], doc: markdown_document()}
+    changed = [path for path, content in wanted.items() if not path.exists() or path.read_text() != content]
+    for path in changed:
+        path.write_text(wanted[path])
+    return changed
+
+
 if __name__ == "__main__":
-    print(markdown_document() if sys.argv[1:] == ["docs"] else markdown_table(), end="" if sys.argv[1:] else "\n")
+    command = sys.argv[1:]
+    if command == ["write"]:
+        print("\n".join(str(path) for path in write(Path(__file__).resolve().parent.parent)) or "up to date")
+    else:
+        print(markdown_document() if command == ["docs"] else markdown_table(), end="" if command else "\n")

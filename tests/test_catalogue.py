@@ -7,14 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import markdown_document
+from conformance.catalogue import TABLE_HEADER, markdown_document, markdown_table, write
 from conformance.clause import Clause, ClauseFailure, Level, Prose, all_clauses, clause
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "clauses.md"
 
 
 def test_the_clause_document_is_generated_from_the_declarations() -> None:
-    assert DOC.read_text() == markdown_document(), "run: python -m conformance.catalogue docs > docs/clauses.md"
+    assert DOC.read_text() == markdown_document(), "run: python -m conformance.catalogue write"
+
+
+def test_write_rewrites_the_readme_table_and_the_clause_document(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n\n{TABLE_HEADER} Needs |\n| `OLD-CLAUSE` |\n\nafter\n")
+    assert write(tmp_path) == [readme, tmp_path / "docs" / "clauses.md"]
+    assert readme.read_text() == f"intro\n\n{markdown_table()}\n\nafter\n"
+    assert write(tmp_path) == []
 
 
 def test_every_clause_declares_a_consequence_and_fix_for_each_way_it_fails() -> None:
