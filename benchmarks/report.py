@@ -2,7 +2,7 @@
 
 Every number in it comes from a run: the targets table, one table per section with when it ran and
 the load average around it. The prose that explains how to read them is ``benchmarks/notes.md``,
-appended as is, and it quotes no run's numbers, so it cannot drift from them.
+appended as is; the numbers it quotes are dated profiling findings, never a recorded run's.
 """
 
 from __future__ import annotations
