@@ -9,8 +9,12 @@ error, any orphaned job, any unfinished lifecycle, or resident memory growing pa
 
     python -m conformance.load --connector=conformance.reference.ReferenceConnector -n 200 -c 8
 
-Library use: ``run_load(subject, LoadPlan(n=200, concurrency=8)) -> LoadReport``; ``load_subject(spec)``
-builds the subject (and its fake backend) the way the pytest plugin does.
+The knobs a lifecycle uses (``--connector-deadline``, ``--connector-budget``, ...) are the pytest plugin's
+options, derived from ``ConformanceConfig`` and parsed the same way; the flags of the load itself
+(``-n``, ``-c``, ``--abort-share``, ...) are load mode's own, in their own group of ``--help``.
+
+Library use: ``run_load(subject, LoadPlan(n=200, concurrency=8), config) -> LoadReport``;
+``load_subject(spec)`` builds the subject (and its fake backend) the way the pytest plugin does.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ RPCS = ("CreateTask", "GetTask", "DeleteTask")
 PERCENTILES = (50, 95, 99)
 NO_TERMINAL_PHASE = "NO_TERMINAL_PHASE"
 """Not a gRPC code: the lifecycle hit its poll or time budget without a terminal phase."""
+LOAD_KNOBS = ("deadline", "budget", "max_polls", "poll_interval")
+"""The ConformanceConfig knobs a load lifecycle reads (a short deadline turns a blocked event loop into
+DEADLINE_EXCEEDED); load mode takes them as the plugin's ``--connector-*`` options."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,6 @@ class LoadPlan:
     terminates and timeouts do; the rest poll to a terminal phase."""
     max_seconds: float = 60.0
     rss_growth_mb: float = 50.0
-    deadline: float = 10.0
-    """Per-call deadline (F-WIRE-3). A short one turns a blocked event loop into DEADLINE_EXCEEDED."""
     warmup: int = 8
     """Lifecycles run (and not counted) before the RSS baseline, so first-use caches are not a "leak"."""
 
@@ -78,6 +83,8 @@ class LoadReport:
     rss_after_mb: float
     crashes: list[str] = dataclasses.field(default_factory=list)
     """SystemExit/KeyboardInterrupt that ended the service loop, with the connector line that raised it."""
+    config: Any = None
+    """The ConformanceConfig the lifecycles ran with (its LOAD_KNOBS are reported)."""
 
     @property
     def throughput(self) -> float:
@@ -139,7 +146,8 @@ class LoadReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "connector": self.connector, "plan": dataclasses.asdict(self.plan), "completed": self.completed,
+            "connector": self.connector, "plan": dataclasses.asdict(self.plan), "config": self._knobs(),
+            "completed": self.completed,
             "aborted": self.aborted, "seconds": self.seconds, "lifecycles_per_second": self.throughput,
             "latency_ms": {rpc: self.percentiles(rpc) for rpc in RPCS},
             "calls": {rpc: len(self.latencies.get(rpc, [])) for rpc in RPCS},
@@ -149,6 +157,9 @@ class LoadReport:
             "rss_before_mb": self.rss_before_mb, "rss_after_mb": self.rss_after_mb,
             "rss_growth_mb": self.rss_growth_mb, "passed": self.passed, "problems": self.problems(),
         }
+
+    def _knobs(self) -> dict[str, Any]:
+        return {name: getattr(self.config, name) for name in LOAD_KNOBS} if self.config else {}
 
 
 def rss_mb() -> float:
@@ -206,7 +217,8 @@ def _lifecycle(platform: Any, abort: bool) -> tuple[str, str] | None:
     return None
 
 
-def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, count: int, stop_at: float) -> tuple[_Tally, float]:
+def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, deadline: float, count: int,
+              stop_at: float) -> tuple[_Tally, float]:
     """``count`` lifecycles on ``plan.concurrency`` threads, none started after ``stop_at``."""
     tally = _Tally()
     indices = itertools.count()  # shared: each worker takes the next index
@@ -227,7 +239,7 @@ def _run_pool(make_platform: Callable[[], Any], plan: LoadPlan, count: int, stop
         thread.start()
     for thread in threads:
         # Each lifecycle is bounded by deadline and budget, so this ends; the join bound is a backstop.
-        thread.join(plan.max_seconds + plan.deadline * 3 + 5)
+        thread.join(plan.max_seconds + deadline * 3 + 5)
     return tally, time.perf_counter() - began
 
 
@@ -237,11 +249,13 @@ def _orphans(backend: Any) -> list[str]:
     return [] if backend is None else [job.job_id for job in unstopped(backend)]
 
 
-def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
+def run_load(subject: Any, plan: LoadPlan = LoadPlan(), config: Any = None) -> LoadReport:
     """Run ``plan.n`` lifecycles against one instance from ``subject.factory`` on the embedded service.
 
     ``subject`` is a :class:`conformance.run.Subject`: its template/inputs default as in the suite,
-    and its ``backend`` (a fake with ``live_jobs()``) is checked for orphans afterwards.
+    and its ``backend`` (a fake with ``live_jobs()``) is checked for orphans afterwards. ``config``
+    (a ConformanceConfig, default the suite's) gives deadline, budget and polling; the budget never
+    exceeds ``plan.max_seconds``.
     """
     from conformance.config import ConformanceConfig
     from conformance.platform import Platform
@@ -250,8 +264,8 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
     from conformance.transcript import Transcript
 
     stop_at = time.perf_counter() + plan.max_seconds
-    budget = min(ConformanceConfig().budget, plan.max_seconds)
-    config = ConformanceConfig(deadline=plan.deadline, budget=budget)
+    config = config or ConformanceConfig()
+    config = dataclasses.replace(config, budget=min(config.budget, plan.max_seconds))
     runtime = ServiceRuntime()
     try:
         with tempfile.TemporaryDirectory(prefix="conformance-load-") as workdir, \
@@ -261,14 +275,14 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan()) -> LoadReport:
             def make_platform() -> Platform:
                 return Platform(runtime, run.spec, config, Transcript())
 
-            _run_pool(make_platform, plan, min(plan.warmup, plan.n), stop_at)
+            _run_pool(make_platform, plan, config.deadline, min(plan.warmup, plan.n), stop_at)
             before = rss_mb()
-            tally, seconds = _run_pool(make_platform, plan, plan.n, stop_at)
+            tally, seconds = _run_pool(make_platform, plan, config.deadline, plan.n, stop_at)
             after = rss_mb()
     finally:
         runtime.close()
     return LoadReport(subject.name, plan, tally.completed, tally.aborted, seconds, tally.latencies,
-                      tally.errors, _orphans(subject.backend), before, after, list(runtime.crashes))
+                      tally.errors, _orphans(subject.backend), before, after, list(runtime.crashes), config)
 
 
 @contextlib.contextmanager
@@ -305,19 +319,50 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m conformance.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--connector", required=True, help="connector class, pkg.mod.Class or pkg.mod:Class")
     parser.add_argument("--factory", help="callable pkg.mod:func(backend) -> connector instance")
-    parser.add_argument("-n", type=int, default=defaults.n, help="lifecycles to run (default %(default)s)")
-    parser.add_argument("-c", "--concurrency", type=int, default=defaults.concurrency,
-                        help="lifecycles in flight at once (default %(default)s)")
-    parser.add_argument("--abort-share", type=float, default=defaults.abort_share,
-                        help="share of lifecycles aborted with DeleteTask (default %(default)s)")
-    parser.add_argument("--max-seconds", type=float, default=defaults.max_seconds,
-                        help="no lifecycle starts after this (default %(default)s)")
-    parser.add_argument("--rss-growth-mb", type=float, default=defaults.rss_growth_mb,
-                        help="fail if resident memory grows more (default %(default)s)")
-    parser.add_argument("--deadline", type=float, default=defaults.deadline,
-                        help="seconds per call (default %(default)s, F-WIRE-3)")
-    parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    load = parser.add_argument_group("load", "how much load, and the limits that fail the run (load mode only)")
+    load.add_argument("-n", type=int, default=defaults.n, help="lifecycles to run (default %(default)s)")
+    load.add_argument("-c", "--concurrency", type=int, default=defaults.concurrency,
+                      help="lifecycles in flight at once (default %(default)s)")
+    load.add_argument("--abort-share", type=float, default=defaults.abort_share,
+                      help="share of lifecycles aborted with DeleteTask (default %(default)s)")
+    load.add_argument("--max-seconds", type=float, default=defaults.max_seconds,
+                      help="no lifecycle starts after this (default %(default)s)")
+    load.add_argument("--rss-growth-mb", type=float, default=defaults.rss_growth_mb,
+                      help="fail if resident memory grows more (default %(default)s)")
+    load.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    _add_knobs(parser.add_argument_group("knobs", "the pytest plugin's options of the same names"))
     return parser.parse_args(argv)
+
+
+def _add_knobs(group: Any) -> None:
+    """``--connector-<knob>`` for each of LOAD_KNOBS, with the plugin's help, parsed by ``config.parse``."""
+    from conformance.config import knobs, option_name
+
+    for knob in knobs():
+        if knob.name in LOAD_KNOBS:
+            flag = f"--connector-{option_name(knob)}"
+            group.add_argument(flag, dest=knob.name, type=_parser(knob, flag), metavar="VALUE",
+                               help=f"{knob.metadata['help']} (default {knob.default})")
+
+
+def _parser(knob: Any, flag: str) -> Callable[[str], Any]:
+    """argparse's ``type=`` for a knob: the plugin's parsing, its usage error naming the valid values."""
+    from conformance.config import parse
+
+    def parsed(text: str) -> Any:
+        try:
+            return parse(knob, text, flag)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{flag}: ")) from None
+
+    return parsed
+
+
+def _config(args: argparse.Namespace) -> Any:
+    """ConformanceConfig from the knobs given on the command line; the rest keep the suite's defaults."""
+    from conformance.config import ConformanceConfig
+
+    return ConformanceConfig(**{name: getattr(args, name) for name in LOAD_KNOBS if getattr(args, name) is not None})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -327,10 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _arguments(argv)
     plan = LoadPlan(n=args.n, concurrency=args.concurrency, abort_share=args.abort_share,
-                    max_seconds=args.max_seconds, rss_growth_mb=args.rss_growth_mb, deadline=args.deadline)
+                    max_seconds=args.max_seconds, rss_growth_mb=args.rss_growth_mb)
     try:
         with load_subject(args.connector, args.factory) as subject:
-            report = run_load(subject, plan)
+            report = run_load(subject, plan, _config(args))
     except (ConnectorLoadError, ConnectorConstructionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

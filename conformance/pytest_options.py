@@ -81,7 +81,11 @@ def config_from(config: pytest.Config) -> Any:
     if _CONFIG not in config.stash:
         from conformance.config import ConformanceConfig, fuzz_seed, knobs
 
-        chosen = ConformanceConfig(**{knob.name: knob_value(config, knob) for knob in knobs()})
+        values = {knob.name: knob_value(config, knob) for knob in knobs()}
+        try:
+            chosen = ConformanceConfig(**values)
+        except ValueError as exc:  # knobs that contradict each other
+            raise pytest.UsageError(str(exc)) from None
         inherited = getattr(config, "workerinput", {}).get(_SEED)
         config.stash[_CONFIG] = replace(chosen, fuzz_seed=inherited or fuzz_seed(chosen))
     return config.stash[_CONFIG]

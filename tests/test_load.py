@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from conformance.config import ConformanceConfig
 from conformance.load import LoadPlan, LoadReport, load_subject, main, run_load
 
 REFERENCE = "conformance.reference.ReferenceConnector"
@@ -13,9 +14,9 @@ SMALL = dict(n=16, concurrency=4, warmup=2, max_seconds=20.0)
 """Enough lifecycles for overlap and a few aborts, small enough to take well under a second each."""
 
 
-def load(spec: str, **plan: float) -> LoadReport:
+def load(spec: str, config: ConformanceConfig | None = None, **plan: float) -> LoadReport:
     with load_subject(spec) as subject:
-        return run_load(subject, LoadPlan(**{**SMALL, **plan}))
+        return run_load(subject, LoadPlan(**{**SMALL, **plan}), config)
 
 
 def test_reference_passes_with_every_rpc_measured() -> None:
@@ -40,7 +41,8 @@ def test_leak_is_caught_by_rss_growth() -> None:
 
 @pytest.mark.parametrize("connector", ["broken.load.BlocksLoopUnderLock", "broken.load.SerializesOnAsyncLock"])
 def test_lock_contention_is_caught_by_deadline_errors(connector: str) -> None:
-    report = load(connector, n=4, warmup=0, deadline=0.4)  # four gets at once: the second waits past 0.4 s
+    # four gets at once: the second waits past 0.4 s
+    report = load(connector, ConformanceConfig(deadline=0.4), n=4, warmup=0)
     assert report.errors_by_code().get("DEADLINE_EXCEEDED", 0) > 0
     assert not report.passed
 

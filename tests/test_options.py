@@ -3,6 +3,7 @@ error naming where a bad value came from and what is valid; the header shows wha
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -49,8 +50,8 @@ def test_a_bad_option_value_names_the_option_and_the_valid_values(pytester: pyte
 
 @pytest.mark.parametrize("text, value", [("on", True), ("Yes", True), ("1", True), ("off", False), ("0", False)])
 def test_flags_take_the_usual_words_in_the_ini_file(text: str, value: bool) -> None:
-    isolate = next(k for k in knobs() if k.name == "isolate")
-    assert parse(isolate, text, "ini connector_isolate") is value
+    allow_network = next(k for k in knobs() if k.name == "allow_network")
+    assert parse(allow_network, text, "ini connector_allow_network") is value
 
 
 def test_a_word_valued_knob_is_checked_outside_pytest_too() -> None:
@@ -69,10 +70,12 @@ def test_header_shows_connectors_and_what_reproduces_the_run(pytester: pytest.Py
                  "--connector-fail-on=MUST,SHOULD", "-k", "STRUCT-TASK-CATEGORY")
     result.stdout.fnmatch_lines([
         f"connector-conformance: {REFERENCE}, broken.metadata.IntKeyedDict",
-        "connector options: deadline=10 budget=30 max-polls=20 fuzz-profile=dev fuzz-seed=* isolate=off "
-        "fail-on=MUST,SHOULD",
+        "connector options: deadline=10 budget=30 max-polls=20 fuzz-profile=dev fuzz-seed=* fail-on=MUST,SHOULD",
     ])
-    assert "fuzz-seed=0 " not in result.stdout.str()  # the seed actually used, never "pick one"
+    shown = next(line for line in result.outlines if line.startswith("connector options:"))
+    always = [option_name(k) for k in knobs() if k.metadata["header"]]  # e.g. isolation, whoever adds it
+    assert [name for name in always if f" {name}=" not in shown] == []
+    assert " fuzz-seed=0 " not in shown  # the seed actually used, never "pick one"
 
 
 def test_header_says_nothing_when_the_plugin_is_idle(pytester: pytest.Pytester) -> None:
@@ -94,3 +97,25 @@ def test_every_xdist_worker_fuzzes_with_the_seed_in_the_header(pytester: pytest.
     failure_seed = re.search(r"seed: (\d+) \(replay", output)
     assert header_seed and failure_seed, output
     assert header_seed.group(1) == failure_seed.group(1)
+
+
+def test_load_mode_takes_the_lifecycle_knobs_as_the_plugins_options(tmp_path, capsys) -> None:
+    from conformance.load import LOAD_KNOBS, main
+
+    assert set(LOAD_KNOBS) <= {k.name for k in knobs()}
+    out = tmp_path / "load.json"
+    assert main([f"--connector={REFERENCE}", "-n", "4", "-c", "2", "--connector-deadline=3",
+                 "--connector-max-polls=50", "--json", str(out)]) == 0
+    config = json.loads(out.read_text())["config"]
+    assert (config["deadline"], config["max_polls"], config["poll_interval"]) == (3.0, 50, 0.0)
+
+
+@pytest.mark.parametrize("flag", ["--connector-deadline=soon", "--connector-max-polls=1.5"])
+def test_load_mode_refuses_a_bad_knob_value_naming_the_valid_values(flag: str, capsys) -> None:
+    from conformance.load import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([f"--connector={REFERENCE}", flag])
+    assert exited.value.code == 2
+    name, value = flag.split("=")
+    assert f"argument {name}: '{value}' is not a valid value; use a" in capsys.readouterr().err
