@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -285,9 +285,8 @@ def run_load(subject: Any, plan: LoadPlan = LoadPlan(), config: Any = None) -> L
                       tally.errors, _orphans(subject.backend), before, after, list(runtime.crashes), config)
 
 
-@contextlib.contextmanager
-def load_subject(connector_spec: str, factory_spec: str | None = None) -> Iterator[Any]:
-    """The subject for ``connector_spec``, bound like the plugin binds it, for the ``with`` block.
+def load_subject(connector_spec: str, factory_spec: str | None = None) -> contextlib.AbstractContextManager[Any]:
+    """The subject for ``connector_spec``, bound like the plugin binds it (``bindings.subject_of``), for ``with``.
 
     A real plugin's connector with a binding (``conformance.bindings``) gets its fake, template, inputs
     and environment; classes declaring ``conformance_backend = "jobs"`` get a fresh fake job service
@@ -295,23 +294,10 @@ def load_subject(connector_spec: str, factory_spec: str | None = None) -> Iterat
     ``factory(backend)`` (the fake, or None) returning the connector instance, for connectors that
     need more.
     """
-    from conformance.backends import default_factory, speaks_job_api, started_job_service
-    from conformance.bindings import binding_for, bound, subject
-    from conformance.loading import load_connector_class, resolve
+    from conformance.bindings import subject_of
+    from conformance.loading import resolve
 
-    cls = load_connector_class(connector_spec)
-    with contextlib.ExitStack() as stack:
-        parts = stack.enter_context(bound(binding_for(cls)))
-        if parts is not None:
-            backend = parts.backend
-        else:
-            backend = stack.enter_context(started_job_service(None)) if speaks_job_api(cls) else None
-        if factory_spec:
-            custom = resolve(factory_spec)
-            factory: Callable[[], Any] = lambda: custom(backend)  # noqa: E731
-        else:
-            factory = default_factory(cls, backend)
-        yield subject(cls, factory, None, None, backend, {}, parts)
+    return subject_of(connector_spec, resolve(factory_spec) if factory_spec else None)
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -165,12 +165,10 @@ def connector_bound(connector_binding: Any | None) -> Iterator[Any | None]:
 @pytest.fixture
 def connector_backend(request: pytest.FixtureRequest, connector_class: type) -> Any | None:
     """The fake backend the connector under test talks to, or None (fault clauses are then skipped)."""
-    from conformance.backends import speaks_job_api
+    from conformance.bindings import default_backend
 
-    bound = request.getfixturevalue("connector_bound")
-    if bound is not None:
-        return bound.backend
-    return request.getfixturevalue("fake_job_service") if speaks_job_api(connector_class) else None
+    return default_backend(connector_class, request.getfixturevalue("connector_bound"),
+                           lambda: request.getfixturevalue("fake_job_service"))
 
 
 @pytest.fixture

@@ -377,10 +377,16 @@ class Report:
         return all(r.outcome not in (Outcome.FAIL, Outcome.ERROR) for r in self.results)
 
 
-def check_connector(subject: Subject, config: ConformanceConfig | None = None,
+def check_connector(subject: Subject | type | str, config: ConformanceConfig | None = None,
                     clauses: Iterable[Clause] | None = None) -> Report:
     """Every clause against one connector, outside pytest, where ``config.isolation`` says (the connector's
-    own process by default); a broken setup step is reported once."""
+    own process by default); a broken setup step is reported once. A connector class (or its spec) is
+    bound, backed and built as ``pytest --connector`` does it (``bindings.subject_of``)."""
+    if not isinstance(subject, Subject):
+        from conformance.bindings import subject_of
+
+        with subject_of(subject) as made:
+            return check_connector(made, config, clauses)
     from conformance import host as connector_host
     from conformance.probe import Probe
 

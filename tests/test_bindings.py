@@ -47,3 +47,34 @@ def test_a_subclass_of_a_bound_connector_is_another_connector(third_party: type)
 def test_the_suite_ships_one_binding_per_connector_class() -> None:
     specs = [binding.connector for binding in all_bindings()]
     assert len(specs) == len(set(specs))
+
+
+def test_subject_of_a_bound_class_gets_the_bindings_fake_template_inputs_and_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from conformance import bindings
+
+    class Bound:
+        def __init__(self, base_url: str = "") -> None:
+            self.base_url = base_url
+
+    binding = bindings.Binding(connector="x.Bound", distribution="x", backend=lambda: contextlib.nullcontext("fake"),
+                               template=lambda backend: f"template for {backend}",
+                               inputs=lambda backend: {"n": 1}, environment=lambda backend: {"URL": backend})
+    monkeypatch.setattr(bindings, "binding_for", lambda cls: binding if cls is Bound else None)
+    with bindings.subject_of(Bound) as subject:
+        assert (subject.backend, subject.template, subject.inputs) == ("fake", "template for fake", {"n": 1})
+        assert subject.environment == {"URL": "fake"} and subject.name == "Bound"
+    with bindings.subject_of(Bound, build=lambda backend: Bound(base_url=backend), template="mine") as subject:
+        assert subject.factory().base_url == "fake" and subject.template == "mine"
+
+
+def test_check_connector_binds_a_connector_class_as_the_plugin_does() -> None:
+    """The reference connector needs a fake job service and its URL: a class gets both, as with --connector."""
+    from conformance import check_connector
+    from conformance.clause import clause_by_id
+    from conformance.reference import ReferenceConnector
+
+    report = check_connector(ReferenceConnector, clauses=[clause_by_id("PHASE-OUTPUTS")])
+    assert [(r.clause.id, r.outcome.value) for r in report.results] == [("PHASE-OUTPUTS", "PASS")]

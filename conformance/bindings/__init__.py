@@ -6,7 +6,8 @@ service. A :class:`Binding` gives all three for one connector class: a fake of i
 (``fake_backends.<service>``), the template and inputs, and the environment that points the
 plugin's own client library at the fake (endpoint variables, the run's CA, dummy credentials).
 ``pytest --connector=<plugin class>``, ``--connector=all``, :func:`conformance.check_connector`
-and load mode all look bindings up here; every part stays overridable with the fixtures.
+and load mode all look bindings up here (:func:`subject_of`, and the fixtures that compose the same
+functions); every part stays overridable with the fixtures.
 
 Binding modules (``conformance/bindings/<service>.py``) import nothing heavy at import time:
 the plugin and the fake are imported inside the functions, when a clause runs.
@@ -124,6 +125,34 @@ def subject(connector_class: type, factory: Any, template: Any, inputs: Any, bac
                    parts.template if template is None else template,
                    parts.inputs if inputs is None else inputs,
                    backend, strategies, environment=parts.environment)
+
+
+def default_backend(connector_class: type, parts: BoundParts | None,
+                    job_service: Callable[[], Backend]) -> Backend | None:
+    """The fake the connector talks to unless the caller gives one: the binding's, else a fake job service
+    for a class declaring ``conformance_backend = "jobs"`` (``job_service`` starts it, only then), else None."""
+    from conformance.backends import speaks_job_api
+
+    if parts is not None:
+        return parts.backend
+    return job_service() if speaks_job_api(connector_class) else None
+
+
+@contextlib.contextmanager
+def subject_of(connector: type | str, build: Callable[[Backend | None], Any] | None = None, template: Any = None,
+               inputs: Any = None, strategies: dict[type, Any] | None = None) -> Iterator[Any]:
+    """The :class:`conformance.run.Subject` of a connector class (or its ``--connector`` spec), for the ``with``
+    block: bound, backed and built exactly as the pytest plugin's fixtures do it, for check_connector and
+    load mode. ``build(backend)`` returns an instance for connectors that need more than the default."""
+    from conformance.backends import default_factory, started_job_service
+    from conformance.loading import load_connector_class
+
+    cls = connector if isinstance(connector, type) else load_connector_class(connector)
+    with contextlib.ExitStack() as stack:
+        parts = stack.enter_context(bound(binding_for(cls)))
+        backend = default_backend(cls, parts, lambda: stack.enter_context(started_job_service(template)))
+        factory = default_factory(cls, backend) if build is None else functools.partial(build, backend)
+        yield subject(cls, factory, template, inputs, backend, strategies or {}, parts)
 
 
 @contextlib.contextmanager
