@@ -39,6 +39,10 @@ from conformance.run import (
 )
 from conformance.service import ServiceRuntime
 
+HELD_LOOP = 0.25
+"""The share of the call deadline one call may hold the event loop before the probe stops: at a quarter,
+four polls queued behind it miss the deadline. A correct connector holds it for milliseconds; the
+LOOP-BLOCKING clause judges anything over --connector-loop-stall, this only bounds the suite's time."""
 DEFAULT_TASK = "the suite's default template (x: int -> y: int, no custom config)"
 TEMPLATE_EXAMPLE = '''
     # conftest.py
@@ -68,6 +72,9 @@ class SetupFailure:
     """The whole report: expected / observed / consequence / fix, and the probe's transcript."""
     owner: str | None = None
     """The clause whose own check is exactly this failure: it runs and reports it itself."""
+    settled: bool = False
+    """The owner reports the probe's observation instead of running again: a hang or a held event loop would
+    cost another deadline, or more, for the same verdict."""
 
 
 class Probe:
@@ -90,7 +97,10 @@ class Probe:
         if config.isolate:  # the probe would run connector code here, which --connector-isolate forbids
             return None
         failure = self._failure_for(clause.needs, subject, runtime, config)
-        if failure is None or clause.needs < failure.step or clause.id == failure.owner \
+        if failure is not None and failure.settled and clause.id == failure.owner:
+            return ClauseResult(clause, Outcome.FAIL, failure.detail)
+        if failure is None or (clause.needs < failure.step and not _drives(clause, failure)) \
+                or clause.id == failure.owner \
                 or _skips_anyway(clause, subject, failure):
             return None
         reporter = self._reporter(failure, subject) or clause.id  # never a cause nobody reports
@@ -118,6 +128,16 @@ class Probe:
         return dependent[0].id if dependent else ""
 
 
+DRIVES = {"HYGIENE": Needs.LIFECYCLE, "META-NO-PICKLE": Needs.CREATE}
+"""Guard clauses that declare less than they drive: they need only a connector, since they judge what a
+failing call leaves behind, yet call these steps themselves; after a settled failure each such call
+would hang or hold the loop again, so they are BLOCKED with the rest."""
+
+
+def _drives(clause: Clause, failure: SetupFailure) -> bool:
+    return failure.settled and DRIVES.get(clause.id, Needs.CONNECTOR) >= failure.step
+
+
 def _skips_anyway(clause: Clause, subject: Subject, failure: SetupFailure) -> bool:
     """A clause that steers a fake backend skips without one, naming it, once the connector is built."""
     return clause.steers_backend and subject.backend is None and failure.step > Needs.CONNECTOR
@@ -134,10 +154,15 @@ def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, 
         except ConnectorConstructionError as exc:
             return SetupFailure(Needs.CONNECTOR, str(exc), str(exc))
         try:
-            return _Steps(run).until(up_to)
+            failure = _Steps(run).until(up_to)
         finally:
             if subject.backend is not None:
                 subject.backend.reset()  # the clause that asked gets the backend as it was
+    if failure is not None and failure.settled and not ledger.toured:
+        # The guard tour would drive the broken step once per clause; the guards judge what they saw so far.
+        ledger.toured = True
+        ledger.tour_cut = f"judged on part of the suite only: the setup probe found {failure.cause}"
+    return failure
 
 
 class _Steps:
@@ -145,6 +170,7 @@ class _Steps:
 
     def __init__(self, run: ClauseRun):
         self.run = run
+        self.logged = run.runtime.log.mark(run.config.service_log)
         self.meta: Any = None
         self.steps: dict[Needs, Callable[[], SetupFailure | None]] = {
             Needs.CREATE: self.create, Needs.META: self.has_encode, Needs.CREATE_TASK: self.create_task,
@@ -170,7 +196,8 @@ class _Steps:
                 failure = self._create_failure(exc)
             else:
                 failure = call_failure(exc)
-            return self._failed(Needs.CREATE, f"{_located(exc)} on {self._task()}", failure)
+            return self._failed(Needs.CREATE, f"{_located(exc)} on {self._task()}", failure,
+                                settled=isinstance(exc, CallTimedOut))
         return None
 
     def has_encode(self) -> SetupFailure | None:
@@ -189,18 +216,49 @@ class _Steps:
         try:
             self.run.platform.create()
         except ConnectorCallError as exc:
-            return self._failed(Needs.CREATE_TASK, str(exc), call_failure(exc), owner=self._create_task_owner(exc))
+            return self._failed(Needs.CREATE_TASK, str(exc), call_failure(exc), owner=self._create_task_owner(exc),
+                                settled=isinstance(exc, CallTimedOut))
         return None
 
     def lifecycle(self) -> SetupFailure | None:
+        """One lifecycle; stopped after the first GetTask when a call already held the event loop too long."""
+        platform = self.run.platform
         try:
-            self.run.platform.run()
+            started = platform.start()
+            if self._held_loop() is None:
+                platform.poll(started)
         except LifecycleBudgetExceeded as exc:
-            return self._failed(Needs.LIFECYCLE, str(exc), budget_failure(exc), owner="PHASE-TERMINATES")
+            return self._held_loop() or self._failed(Needs.LIFECYCLE, str(exc), budget_failure(exc),
+                                                     owner="PHASE-TERMINATES", settled=True)
         except ConnectorCallError as exc:
-            owner = "PHASE-TERMINATES" if isinstance(exc, CallTimedOut) else None
-            return self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc), owner=owner)
-        return None
+            timed_out = isinstance(exc, CallTimedOut)
+            return self._held_loop() or self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc), settled=timed_out,
+                                                     owner="PHASE-TERMINATES" if timed_out else None)
+        return self._held_loop()
+
+    def _held_loop(self) -> SetupFailure | None:
+        """A call that held the service's event loop for HELD_LOOP of the call deadline.
+
+        Every clause would wait that long again, per call, and a real pod's other RPCs with it: reported once
+        under LOOP-BLOCKING, the dependents BLOCKED. Measured as the time connector code held the loop, not
+        waiting for a CPU, so a saturated machine never makes a correct connector look blocking.
+        """
+        limit = HELD_LOOP * self.run.config.deadline
+        stalls = [stall for stall in self.run.guards.stalls if stall.held >= limit]
+        if not stalls:
+            return None
+        worst = max(stalls, key=lambda stall: stall.held)
+        cause = f"{worst} (held it {worst.held:.1f} s; the probe's limit is {limit:g} s)"
+        return self._failed(Needs.LIFECYCLE, cause, ClauseFailure(
+            expected=f"no call holds the service's event loop for {limit:g} s ({HELD_LOOP:g} of the "
+                     f"{self.run.config.deadline:g} s call deadline, F-WIRE-3) or more",
+            observed=cause,
+            consequence="The connector service runs every connector's async methods on one event loop: while it "
+                        "is held, every RPC of every connector on the pod waits, and a few queued calls miss their "
+                        "deadline (F-WIRE-4). Here every clause would wait as long, per call.",
+            fix="Inside async def, await non-blocking I/O (aiohttp, the SDK's async client) and asyncio.sleep; move "
+                "blocking or CPU-heavy work off the loop with asyncio.to_thread or loop.run_in_executor.",
+        ), owner="LOOP-BLOCKING", settled=True)
 
     def _create_task_owner(self, exc: ConnectorCallError) -> str | None:
         """The META- clause that names why CreateTask failed although create() itself returned."""
@@ -239,9 +297,12 @@ class _Steps:
             fix=fix,
         )
 
-    def _failed(self, step: Needs, cause: str, failure: ClauseFailure, owner: str | None = None) -> SetupFailure:
+    def _failed(self, step: Needs, cause: str, failure: ClauseFailure, owner: str | None = None,
+                settled: bool = False) -> SetupFailure:
         header = f"setup failed, reported here once for every clause that needs it: {cause}"
-        return SetupFailure(step, cause, f"{header}\n{failure.render()}\n{self.run.transcript.render()}", owner)
+        logged = self.run.runtime.log.excerpt(self.logged)
+        detail = f"{header}\n{failure.render()}\n{self.run.transcript.render()}" + (f"\n{logged}" if logged else "")
+        return SetupFailure(step, cause, detail, owner, settled)
 
 
 def _located(exc: ConnectorCallError) -> str:
