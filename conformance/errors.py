@@ -85,9 +85,9 @@ def user_frame(details: str) -> str:
 _LIBRARY = re.compile(r"[/\\](flytekit|grpc|asyncio|concurrent|google)[/\\]")
 
 
-def last_line(details: str) -> str:
+def last_line(details: str, limit: int = TEXT_LIMIT) -> str:
     """flytekit puts the whole traceback into INTERNAL details; the last line says what happened."""
     text = details.rstrip()
     newline = max(text.rfind("\n"), text.rfind("\r"))
     last = text[newline + 1:].strip().rstrip(".")
-    return cut(last) if last else "(no details)"
+    return cut(last, limit) if last else "(no details)"

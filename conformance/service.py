@@ -20,7 +20,7 @@ from typing import Any
 
 import grpc
 
-from conformance.errors import CallCrashed, CallTimedOut, brief, cut, user_frame
+from conformance.errors import CallCrashed, CallTimedOut, brief, cut, last_line, user_frame
 from conformance.guards.loop_watch import LoopWatch
 
 LOOPBACK = "127.0.0.1"
@@ -28,6 +28,7 @@ SYNC_WORKERS = 10
 """Worker threads for synchronous connector methods, as in ``pyflyte serve connector`` (F-WIRE-4)."""
 LOG_LIMIT = 2000
 """Characters of one flytekit log record kept while the service is hosted (its message and traceback)."""
+EXCERPT_LIMIT = 300
 FLYTEKIT_LOGGERS = ("flytekit", "user_space", "developer")
 
 
@@ -46,7 +47,7 @@ class ServiceLog(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
         self.count = 0
         self.first = ""
-        """The first line of the first record since ``mark()``: the excerpt a failure shows."""
+        """The last line of the first record since ``mark()``: the excerpt a failure shows."""
         self.path = ""
         self._file: Any = None
         self._saved = [(logger, list(logger.handlers), logger.propagate)
@@ -60,8 +61,8 @@ class ServiceLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
-        if not self.first:
-            self.first = cut(record.getMessage().strip().split("\n", 1)[0], 200)
+        if not self.first:  # flytekit's error records end with the exception's line: what the excerpt shows
+            self.first = last_line(record.getMessage(), EXCERPT_LIMIT)
         if self._file is not None:
             self._file.write(self.format(record) + "\n")
             self._file.flush()
@@ -86,8 +87,8 @@ class ServiceLog(logging.Handler):
         if not logged:
             return ""
         where = f"all in {self.path}" if self.path else "keep them with --connector-service-log=PATH"
-        return (f"flytekit logged {logged} record(s) in the connector service during this clause, the first: "
-                f"{self.first!r} ({where})")
+        return (f"flytekit logged {logged} record(s) in the connector service during this clause; the first ends: "
+                f"{self.first} ({where})")
 
     def close_file(self) -> None:
         if self._file is not None:
