@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import inspect
 import os
 import tempfile
@@ -276,6 +277,15 @@ def restored(module: Any) -> Iterator[list[str]]:
 
 
 def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig) -> ClauseResult:
+    logged = runtime.log.mark(config.service_log)
+    result = _judged(clause, subject, runtime, config)
+    excerpt = runtime.log.excerpt(logged) if result.outcome is Outcome.FAIL else ""
+    if excerpt:  # flytekit's own log of the failure: counted and named, never a wall of tracebacks
+        result.message += f"\n{excerpt}"
+    return result
+
+
+def _judged(clause: Clause, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig) -> ClauseResult:
     # The binding's redirection is in os.environ only while this clause runs: connector code reads it there.
     with tempfile.TemporaryDirectory(prefix="conformance-") as workdir, \
             mock.patch.dict(os.environ, subject.environment), \
@@ -374,7 +384,42 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(r.outcome not in (Outcome.FAIL, Outcome.ERROR) for r in self.results)
+        return all(r.outcome not in (Outcome.FAIL, Outcome.ERROR, Outcome.CRASHED, Outcome.NOT_RUN)
+                   for r in self.results)
+
+
+class TimeBudget:
+    """What the suite may still spend on one connector in this process (config.suite_budget), and where it went.
+
+    A backstop: the probe makes a hang or a held event loop cost about one deadline, but a connector slow in
+    ways no clause names (every call just under the deadline) would otherwise hold a CI job for hours. Clauses
+    not started once it is spent are NOT RUN, which fails the run, naming the budget and the slowest clauses.
+    """
+
+    SHOWN = 3
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.spent = 0.0
+        self._took: dict[str, float] = {}
+
+    def run(self, clause: Clause, start: Callable[[], ClauseResult]) -> ClauseResult:
+        """``start()``'s result, timed; NOT_RUN, without starting it, once the budget is spent."""
+        if self.spent >= self.seconds:
+            return ClauseResult(clause, Outcome.NOT_RUN, self._spent())
+        began = time.monotonic()
+        try:
+            return start()
+        finally:
+            self._took[clause.id] = time.monotonic() - began
+            self.spent += self._took[clause.id]
+
+    def _spent(self) -> str:
+        slowest = sorted(self._took.items(), key=lambda item: -item[1])[:self.SHOWN]
+        return (f"not run: the suite spent its time budget for this connector ({self.spent:.0f} s, "
+                f"--connector-suite-budget={self.seconds:g}); the slowest clauses: "
+                + ", ".join(f"{clause_id} {took:.1f} s" for clause_id, took in slowest)
+                + ". Their transcripts show the slow calls; fix those, or raise --connector-suite-budget.")
 
 
 def check_connector(subject: Subject | type | str, config: ConformanceConfig | None = None,
@@ -395,13 +440,15 @@ def check_connector(subject: Subject | type | str, config: ConformanceConfig | N
     connector_host.prestart(config)
     selected = list(clauses or all_clauses())
     probe = Probe(selected)
+    budget = TimeBudget(config.suite_budget)
     host = ServiceHost()
     results: list[ClauseResult] = []
     try:
         for clause in selected:
             if subject.backend is not None:
                 subject.backend.reset()  # fresh backend state per clause, as each pytest test gets
-            results.append(connector_host.decide_or_run(clause, subject, config, probe, host))
+            results.append(budget.run(clause, functools.partial(connector_host.decide_or_run, clause, subject,
+                                                                config, probe, host)))
     finally:
         host.close()
     return Report(subject.name, results)
