@@ -177,7 +177,7 @@ class ClauseFailure(AssertionError):
         super().__init__(self.render())
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Keyword-only fields: pickle (--connector-isolate's pipe) rebuilds the failure from them."""
+        """Keyword-only fields: pickle (the connector host's pipe) rebuilds the failure from them."""
         return _rebuilt, (self.expected, self.observed, self.consequence, self.fix, self.kind)
 
     def explained(self, prose: Prose) -> ClauseFailure:

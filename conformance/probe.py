@@ -12,7 +12,6 @@ needs the step is BLOCKED naming it. Clauses that need less run as usual.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 import traceback
@@ -28,6 +27,7 @@ from conformance.guards.active import ActiveGuards
 from conformance.guards.evidence import ledger_for
 from conformance.platform import LifecycleBudgetExceeded
 from conformance.run import (
+    SHARED_MODULES,
     ClauseResult,
     ClauseRun,
     ConnectorConstructionError,
@@ -87,6 +87,15 @@ class Probe:
         self._selected = sorted(selected, key=lambda c: position.get(c.id, len(position)))
         self._checked = Needs.CONNECTOR - 1
         self._failure: SetupFailure | None = None
+        self.on_step: Callable[[Needs], None] = _unannounced
+        """Called as each step starts: the connector host tells its parent which one is in flight."""
+
+    def state(self) -> tuple[int, SetupFailure | None]:
+        """What the probe has learned, so a probe in another process (conformance.host) carries on from it."""
+        return self._checked, self._failure
+
+    def restore(self, state: tuple[int, SetupFailure | None]) -> None:
+        self._checked, self._failure = state
 
     def decide(self, clause: Clause, subject: Subject, runtime: Callable[[], ServiceRuntime],
                config: ConformanceConfig) -> ClauseResult | None:
@@ -94,8 +103,6 @@ class Probe:
 
         ``runtime`` is called for a healthy runtime each time one is needed: the probe may break one.
         """
-        if config.isolate:  # the probe would run connector code here, which --connector-isolate forbids
-            return None
         failure = self._failure_for(clause.needs, subject, runtime, config)
         if failure is not None and failure.settled and clause.id == failure.owner:
             return ClauseResult(clause, Outcome.FAIL, failure.detail)
@@ -112,7 +119,7 @@ class Probe:
                      config: ConformanceConfig) -> SetupFailure | None:
         if self._failure is None and needs > self._checked:
             try:
-                self._failure = probe(subject, runtime(), config, needs)
+                self._failure = probe(subject, runtime(), config, needs, self.on_step)
             except Exception:  # a bug of the suite's: each clause then meets it and reports a harness ERROR
                 self._failure = None
             self._checked = needs
@@ -126,6 +133,10 @@ class Probe:
         dependent = [c for c in self._selected if c.needs >= failure.step and not _skips_anyway(c, subject, failure)]
         dependent.sort(key=lambda c: c.level is not Level.MUST)  # stable: catalogue order within a level
         return dependent[0].id if dependent else ""
+
+
+def _unannounced(step: Needs) -> None:
+    """A probe in the process that runs it tells nobody its steps."""
 
 
 DRIVES = {"HYGIENE": Needs.LIFECYCLE, "META-NO-PICKLE": Needs.CREATE}
@@ -143,10 +154,11 @@ def _skips_anyway(clause: Clause, subject: Subject, failure: SetupFailure) -> bo
     return clause.steers_backend and subject.backend is None and failure.step > Needs.CONNECTOR
 
 
-def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs) -> SetupFailure | None:
+def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, up_to: Needs,
+          on_step: Callable[[Needs], None] = _unannounced) -> SetupFailure | None:
     """Try the steps up to ``up_to`` in order, in a run of their own; the first failure, or None."""
     ledger = ledger_for(runtime.loop_watch, subject.name)  # what the guards see here counts, as in any clause
-    with tempfile.TemporaryDirectory(prefix="conformance-probe-") as workdir, restored(asyncio), \
+    with tempfile.TemporaryDirectory(prefix="conformance-probe-") as workdir, restored(*SHARED_MODULES), \
             mock.patch.dict(os.environ, subject.environment), \
             ActiveGuards(runtime.loop_watch, config, "the setup probe", ledger) as guards:
         try:
@@ -154,7 +166,7 @@ def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, 
         except ConnectorConstructionError as exc:
             return SetupFailure(Needs.CONNECTOR, str(exc), str(exc))
         try:
-            failure = _Steps(run).until(up_to)
+            failure = _Steps(run, on_step).until(up_to)
         finally:
             if subject.backend is not None:
                 subject.backend.reset()  # the clause that asked gets the backend as it was
@@ -168,8 +180,9 @@ def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, 
 class _Steps:
     """The probe's steps on one ClauseRun, each returning the failure it found or None."""
 
-    def __init__(self, run: ClauseRun):
+    def __init__(self, run: ClauseRun, on_step: Callable[[Needs], None]):
         self.run = run
+        self.on_step = on_step
         self.logged = run.runtime.log.mark(run.config.service_log)
         self.meta: Any = None
         self.steps: dict[Needs, Callable[[], SetupFailure | None]] = {
@@ -181,6 +194,7 @@ class _Steps:
         for step in sorted(self.steps):
             if step > up_to:
                 break
+            self.on_step(step)
             failure = self.steps[step]()
             if failure is not None:
                 return failure

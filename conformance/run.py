@@ -25,7 +25,8 @@ from functools import cached_property
 from typing import Any, TypeVar
 from unittest import mock
 
-from conformance import fresh_process
+import grpc
+
 from conformance.clause import Clause, ClauseFailure, ClauseSkip, Prose, all_clauses, clause_by_id
 from conformance.config import ConformanceConfig
 from conformance.errors import CallCrashed, CallTimedOut, ConnectorCallError, RpcFailed, brief
@@ -246,34 +247,36 @@ class ClauseResult:
 
 def run_clause(clause: Clause, subject: Subject, runtime: ServiceRuntime,
                config: ConformanceConfig | None = None) -> ClauseResult:
-    """Run one clause in its own ClauseRun; every way connector code misbehaves becomes a result."""
+    """Run one clause in its own ClauseRun, here (conformance.host calls it in the connector's process);
+    every way connector code misbehaves short of ending the process becomes a result."""
     config = config or ConformanceConfig()
-    if config.isolate:
-        from conformance.guards.process_isolation import run_isolated
-
-        return run_isolated(clause, subject, config)
-    with restored(asyncio) as replaced:
+    with restored(*SHARED_MODULES) as replaced:
         result = _run_here(clause, subject, runtime, config)
     result.notes += [f"{name} was replaced by connector code; the suite put it back after the clause, as it "
                      "is shared by every connector (and by the suite) in the service process" for name in replaced]
     return result
 
 
-@contextlib.contextmanager
-def restored(module: Any) -> Iterator[list[str]]:
-    """Put back what connector code replaced in ``module`` (a test double for ``asyncio.sleep``), naming it.
+SHARED_MODULES = (asyncio, grpc)
+"""Modules the suite itself relies on in the process that runs connector code."""
 
-    Left in place it would break the suite's own use of asyncio, in every later clause.
+
+@contextlib.contextmanager
+def restored(*modules: Any) -> Iterator[list[str]]:
+    """Put back what connector code replaced in ``modules`` (a test double for ``asyncio.sleep``), naming it.
+
+    Left in place it would break the suite's own use of asyncio and gRPC, in every later clause.
     """
-    saved = dict(vars(module))
+    saved = [(module, dict(vars(module))) for module in modules]
     replaced: list[str] = []
     try:
         yield replaced
     finally:
-        for name, value in saved.items():
-            if vars(module).get(name) is not value:
-                replaced.append(f"{module.__name__}.{name}")
-                setattr(module, name, value)
+        for module, before in saved:
+            for name, value in before.items():
+                if vars(module).get(name) is not value:
+                    replaced.append(f"{module.__name__}.{name}")
+                    setattr(module, name, value)
 
 
 def _run_here(clause: Clause, subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig) -> ClauseResult:
@@ -435,7 +438,6 @@ def check_connector(subject: Subject | type | str, config: ConformanceConfig | N
     from conformance import host as connector_host
     from conformance.probe import Probe
 
-    fresh_process.prestart()
     config = config or ConformanceConfig()
     connector_host.prestart(config)
     selected = list(clauses or all_clauses())

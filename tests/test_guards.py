@@ -172,16 +172,16 @@ def test_isolation_reports_process_deaths_as_failures_and_the_session_report_app
     monkeypatch.setenv("PYTHONPATH", os.path.dirname(os.path.abspath(__file__)))
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--connector=test_guards.ExitsHard", "--connector=test_guards.Segfaults",
-        "--connector=test_guards.EatsMemory", "--connector-isolate", "--connector-memory-limit=2048",
+        "--connector=test_guards.EatsMemory", "--connector-isolation=clause", "--connector-memory-limit=2048",
         "-k", "PHASE-ACCEPTED or STRUCT-SIGNATURES", "-rf",
         timeout=240,
     )
     result.stdout.fnmatch_lines([
-        "*observed:*the child process running the clause exited with status 3 without reporting a result*",
-        "*observed:*the child process running the clause was killed by SIGSEGV*",
-        "*Segmentation fault*",
+        "*observed:*the host process exited with status 3, during the setup probe's LIFECYCLE step*",
+        "*observed:*the host process was killed by SIGSEGV, during the setup probe's LIFECYCLE step*",
+        "*Fatal Python error: Segmentation fault*",
         "*test_guards.py*in get*",
-        "*CreateTask failed with INTERNAL: *MemoryError*",
+        "*MemoryError*",
         "*3 failed, 3 passed*",
     ])
 
@@ -193,7 +193,7 @@ def test_isolated_clause_steers_the_parent_process_backend() -> None:
     with serve_jobs(default_outputs={"y": 1}) as backend:
         subject = Subject("ReferenceConnector", lambda: ReferenceConnector(base_url=backend.url), backend=backend)
         clauses = [c for c in all_clauses() if c.id in ("DELETE-AFTER-FAILURE", "BACKEND-ABORT-REACHES")]
-        report = check_connector(subject, ConformanceConfig(isolate=True), clauses)
+        report = check_connector(subject, ConformanceConfig(isolation="clause"), clauses)
         assert backend.jobs(), "the child's jobs were created on this process's fake backend"
     assert report.passed and len(report.results) == 2, [r.message for r in report.results]
 

@@ -83,7 +83,7 @@ def _fake() -> Iterator[Any]:
         raise RuntimeError(
             "aiohttp was imported before the suite trusted its test CA (fake_backends.tls.trust), e.g. by a "
             "conftest.py importing flytekit: its default SSL context refuses the HTTPS Databricks fake. "
-            "Import flytekit/aiohttp inside fixtures, not at conftest import, or run with --connector-isolate.")
+            "Import flytekit/aiohttp inside fixtures, not at conftest import.")
     with FakeServer(DatabricksApi, tls=True, default_outputs={"o0": 3.14159}) as server:
         yield server
 

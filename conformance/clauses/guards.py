@@ -18,7 +18,6 @@ per instance is no leak in production, where the service keeps one instance for 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -62,7 +61,6 @@ def _tour(run: ClauseRun) -> str:
     """
     from conformance.run import run_clause
 
-    config = dataclasses.replace(run.config, isolate=False)
     began = time.monotonic()
     cut = ""
     for toured in all_clauses():
@@ -74,7 +72,7 @@ def _tour(run: ClauseRun) -> str:
             break
         if run.backend is not None:
             run.backend.reset()
-        run_clause(toured, run.subject, run.runtime, config)
+        run_clause(toured, run.subject, run.runtime, run.config)
     if run.backend is not None:
         run.backend.reset()
     return cut

@@ -5,6 +5,5 @@ secret_canary     — unique canary values for every secret the connector reads,
 unsafe_metadata   — pickle streams and code execution in ResourceMeta.decode (F-WIRE-2)
 net_egress        — refuses outbound connections to anything but loopback, and records the attempts
 hygiene           — threads, child processes and sockets a connector leaves behind
-process_isolation — runs a clause in a child process, so a crash of the interpreter is one failed clause
 frames            — which stack frames belong to the connector under test, for every guard's report
 """
