@@ -10,15 +10,18 @@ from conformance.pytest_collection import params_of
 from conformance.pytest_options import gate_settings
 
 _PROBES = pytest.StashKey[dict[tuple, Any]]()
+_BUDGETS = pytest.StashKey[dict[str, Any]]()
+"""conformance.run.TimeBudget per connector: what the suite may still spend on it in this process."""
 
 
 def run_and_report(clause: Any, subject: Any, service: Any, config: Any, request: pytest.FixtureRequest) -> None:
     """Run one clause, unless the connector's probe decides it: a broken setup step is reported once."""
-    from conformance.run import run_clause
+    from conformance.run import TimeBudget, run_clause
 
     probe = _probe_for(request, subject)
-    result = probe.decide(clause, subject, service.runtime, config) or run_clause(clause, subject,
-                                                                                 service.runtime(), config)
+    budget = request.config.stash.setdefault(_BUDGETS, {}).setdefault(subject.name, TimeBudget(config.suite_budget))
+    result = budget.run(clause, lambda: probe.decide(clause, subject, service.runtime, config)
+                        or run_clause(clause, subject, service.runtime(), config))
     report(result, subject.name, request)
 
 
