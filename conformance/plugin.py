@@ -54,6 +54,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(GateHooks(config))
 
 
+def pytest_unconfigure() -> None:
+    outcomes.stop_host()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     collection.parametrize(metafunc)
 

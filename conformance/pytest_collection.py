@@ -29,9 +29,10 @@ def add_suite(config: pytest.Config) -> None:
         config.args[:] = []
     config.args.append(f"{SUITE_PATH}::test_connector_loads")
     if _runs_clauses_here(config):
-        from conformance import fresh_process
+        from conformance import host
+        from conformance.pytest_options import config_from
 
-        fresh_process.prestart()  # its flytekit import overlaps ours, so META-FRESH-PROCESS need not wait
+        host.prestart(config_from(config))  # its flytekit import overlaps our collection
     if any(isinstance(c, type) for c in loaded_connectors(config).values()):
         config.args.append(f"{SUITE_PATH}::TestConnectors")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -15,14 +16,34 @@ _BUDGETS = pytest.StashKey[dict[str, Any]]()
 
 
 def run_and_report(clause: Any, subject: Any, service: Any, config: Any, request: pytest.FixtureRequest) -> None:
-    """Run one clause, unless the connector's probe decides it: a broken setup step is reported once."""
-    from conformance.run import TimeBudget, run_clause
+    """Run one clause, unless the connector's probe decides it: a broken setup step is reported once.
 
-    probe = _probe_for(request, subject)
+    Where connector code runs is config.isolation's choice (conformance.host): a child process by default."""
+    from conformance.host import decide_or_run
+    from conformance.run import TimeBudget
+
     budget = request.config.stash.setdefault(_BUDGETS, {}).setdefault(subject.name, TimeBudget(config.suite_budget))
-    result = budget.run(clause, lambda: probe.decide(clause, subject, service.runtime, config)
-                        or run_clause(clause, subject, service.runtime(), config))
-    report(result, subject.name, request)
+    stay_here = _patches(request)
+    report(budget.run(clause, lambda: decide_or_run(clause, subject, config, _probe_for(request, subject), service,
+                                                    stay_here)), subject.name, request)
+
+
+PATCHING_FIXTURES = ("monkeypatch", "mocker", "class_mocker", "module_mocker", "package_mocker", "session_mocker")
+
+
+def _patches(request: pytest.FixtureRequest) -> str:
+    """Why the connector must run in this process: a fixture it uses patches objects here (the environment
+    travels to the connector host, attributes do not)."""
+    used = [name for name in PATCHING_FIXTURES if name in request.fixturenames]
+    return f"its fixtures use {', '.join(used)}, whose patches live in the test's process" if used else ""
+
+
+def stop_host() -> None:
+    """The connector host, and what connector code left running in it, ends with the session (pytester
+    runs several sessions in one process; an xdist worker may leave without running atexit)."""
+    host = sys.modules.get("conformance.host")
+    if host is not None:
+        host.shutdown()
 
 
 def _probe_for(request: pytest.FixtureRequest, subject: Any) -> Any:
@@ -71,7 +92,7 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
     request.node.user_properties += [("status", status.value), ("detail", details.get(status, ""))]
     if result.failure is not None:  # one line for summaries, from the structured failure, not parsed from text
         request.node.user_properties.append(("cause", result.failure.cause))
-    if status is Status.FAIL:
+    if status in (Status.FAIL, Status.CRASHED):
         pytest.fail(failure, pytrace=False)
     if status in (Status.STALE, Status.ERROR):
         pytest.fail(details[status], pytrace=False)
