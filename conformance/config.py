@@ -128,9 +128,35 @@ def _parsed(field: dataclasses.Field, value: Any) -> Any:
     return kind(field)(value)
 
 
+def shown(value: Any) -> str:
+    """A knob's value as its option takes it: on/off for a flag, 10 rather than 10.0 (header and README)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def options_table() -> str:
+    """The README's options table, generated from the knobs (``python -m conformance.config``; a test
+    keeps the README in sync), then the knobs load mode takes under the same names."""
+    from conformance.gate import GateOptions
+    from conformance.load import LOAD_KNOBS
+
+    rows = ["| Option | Ini key | Default | Meaning |", "|---|---|---|---|"]
+    for field in knobs() + knobs(GateOptions):
+        meaning = field.metadata["help"] + (f": {field.metadata['valid']}" if field.metadata["valid"] else "")
+        rows.append(f"| `--connector-{option_name(field)}` | `connector_{field.name}` | {shown(field.default)} "
+                    f"| {meaning.replace('|', '/')} |")
+    load = ", ".join(f"`--connector-{name.replace('_', '-')}`" for name in LOAD_KNOBS)
+    return "\n".join(rows) + f"\n\nLoad mode (`python -m conformance.load`) takes {load} under the same names.\n"
+
+
 def fuzz_seed(config: ConformanceConfig) -> int:
     """The seed META-FUZZ uses: the explicit one, else the profile's fixed one, else a fresh one.
 
     The pytest plugin calls this once per session, so its header shows the seed that reproduces a run."""
     fixed = FUZZ_PROFILES[config.fuzz_profile].fixed_seed
     return config.fuzz_seed or fixed or random.SystemRandom().randrange(1, 2**32)
+
+
+if __name__ == "__main__":
+    print(options_table(), end="")

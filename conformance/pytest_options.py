@@ -132,22 +132,15 @@ def header_lines(config: pytest.Config) -> list[str]:
     specs = connector_specs(config)
     if not specs:
         return []
-    from conformance.config import option_name
+    from conformance.config import option_name, shown
 
     chosen = config_from(config)
-    shown = [f"{option_name(knob)}={_shown(getattr(chosen, knob.name))}" for knob in _header_knobs(chosen)]
-    shown.append(f"fail-on={gate_settings(config).fail_on_text}")
-    return [f"connector-conformance: {', '.join(specs)}", f"connector options: {' '.join(shown)}"]
+    values = [f"{option_name(knob)}={shown(getattr(chosen, knob.name))}" for knob in _header_knobs(chosen)]
+    values.append(f"fail-on={gate_settings(config).fail_on_text}")
+    return [f"connector-conformance: {', '.join(specs)}", f"connector options: {' '.join(values)}"]
 
 
 def _header_knobs(chosen: Any) -> list:
     from conformance.config import knobs
 
     return [knob for knob in knobs() if knob.metadata["header"] or getattr(chosen, knob.name) != knob.default]
-
-
-def _shown(value: Any) -> str:
-    """A knob's value as the option takes it: on/off for a flag, 10 rather than 10.0."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return f"{value:g}" if isinstance(value, float) else str(value)
