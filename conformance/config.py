@@ -135,6 +135,11 @@ def shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def meaning(field: dataclasses.Field) -> str:
+    """The knob's help, with its valid values when they need words of their own (``pytest --help``, README)."""
+    return field.metadata["help"] + (f": {field.metadata['valid']}" if field.metadata["valid"] else "")
+
+
 def options_table() -> str:
     """The README's options table, generated from the knobs (``python -m conformance.config``; a test
     keeps the README in sync), then the knobs load mode takes under the same names."""
@@ -143,9 +148,8 @@ def options_table() -> str:
 
     rows = ["| Option | Ini key | Default | Meaning |", "|---|---|---|---|"]
     for field in knobs() + knobs(GateOptions):
-        meaning = field.metadata["help"] + (f": {field.metadata['valid']}" if field.metadata["valid"] else "")
         rows.append(f"| `--connector-{option_name(field)}` | `connector_{field.name}` | {shown(field.default)} "
-                    f"| {meaning.replace('|', '/')} |")
+                    f"| {meaning(field).replace('|', '/')} |")
     load = ", ".join(f"`--connector-{name.replace('_', '-')}`" for name in LOAD_KNOBS)
     return "\n".join(rows) + f"\n\nLoad mode (`python -m conformance.load`) takes {load} under the same names.\n"
 

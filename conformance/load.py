@@ -322,13 +322,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _add_knobs(group: Any) -> None:
     """``--connector-<knob>`` for each of LOAD_KNOBS, with the plugin's help, parsed by ``config.parse``."""
-    from conformance.config import knobs, option_name
+    from conformance.config import knobs, meaning, option_name, shown
 
     for knob in knobs():
         if knob.name in LOAD_KNOBS:
             flag = f"--connector-{option_name(knob)}"
             group.add_argument(flag, dest=knob.name, type=_parser(knob, flag), metavar="VALUE",
-                               help=f"{knob.metadata['help']} (default {knob.default})")
+                               help=f"{meaning(knob)} (default {shown(knob.default)})")
 
 
 def _parser(knob: Any, flag: str) -> Callable[[str], Any]:

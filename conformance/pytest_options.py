@@ -37,11 +37,10 @@ def _all_knobs() -> tuple:
 
 def add_options(group: Any, parser: pytest.Parser) -> None:
     """One ``--connector-<option>`` flag and one ``connector_<option>`` ini key per knob (run and gate)."""
-    from conformance.config import kind, option_name
+    from conformance.config import kind, meaning, option_name, shown
 
     for knob in _all_knobs():
-        default = f" (default {knob.default})" if knob.default not in ("", None) else ""
-        help = knob.metadata["help"] + default
+        help = meaning(knob) + (f" (default {shown(knob.default)})" if knob.default not in ("", None) else "")
         if kind(knob) is bool:
             group.addoption(f"--connector-{option_name(knob)}", dest=_dest(knob), action="store_true", default=None,
                             help=help)
