@@ -329,8 +329,8 @@ def _crashed(clause: Clause, subject: Subject, host: ConnectorHost, how: str, pr
             "file descriptors, native code that never releases the GIL) and make it raise an Exception.",
     ).render()
     if host.step is not None:
-        probe.restore((host.step, SetupFailure(host.step, f"the connector host process {how} during the setup "
-                                                          f"probe's {host.step.name} step", message, clause.id)))
+        cause = f"the connector host process {how} during the setup probe's {host.step.name} step"
+        probe.restore((host.step, SetupFailure(host.step, cause, message, clause.id, settled=True)))
     return ClauseResult(clause, Outcome.CRASHED, message)
 
 
@@ -463,6 +463,8 @@ class _Child:
 
     def answer(self, data: bytes) -> tuple:
         from conformance.clause import all_clauses
+        from conformance.guards.evidence import ledger_for
+        from conformance.probe import cut_tour
         from conformance.run import ClauseResult, Outcome, harness_error, run_clause
 
         clause_id, (path, environ, cwd), body = pickle.loads(data)
@@ -476,6 +478,7 @@ class _Child:
             return "unpicklable", f"unpickling it in the host failed: {brief(exc)}"
         clause = next(c for c in all_clauses() if c.id == clause_id)
         probe.on_step = lambda step: self.beat.send(("step", step))
+        cut_tour(ledger_for(self.service.runtime().loop_watch, subject.name), probe.state()[1])
         try:
             result = probe.decide(clause, subject, self.service.runtime, config)
             if result is None:

@@ -170,11 +170,16 @@ def probe(subject: Subject, runtime: ServiceRuntime, config: ConformanceConfig, 
         finally:
             if subject.backend is not None:
                 subject.backend.reset()  # the clause that asked gets the backend as it was
+    cut_tour(ledger, failure)
+    return failure
+
+
+def cut_tour(ledger: Any, failure: SetupFailure | None) -> None:
+    """After a settled failure the guard tour would drive the broken step once per clause: the guards judge
+    what they saw so far (also in a new connector host that inherits the failure, conformance.host)."""
     if failure is not None and failure.settled and not ledger.toured:
-        # The guard tour would drive the broken step once per clause; the guards judge what they saw so far.
         ledger.toured = True
         ledger.tour_cut = f"judged on part of the suite only: the setup probe found {failure.cause}"
-    return failure
 
 
 class _Steps:
