@@ -90,11 +90,21 @@ class GateHooks:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        table.select_items(self.config, session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        table.select_ids(self.config, ids)
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        table.started(self.config, nodeid)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         table.record(self.config, report)
 
-    def pytest_sessionfinish(self) -> None:
-        table.write_report(self.config)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        table.finish(session, exitstatus)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         table.summarize(terminalreporter, self.config)
@@ -185,12 +195,15 @@ def connector_factory(connector_class: type, connector_backend: Any | None) -> A
 
 @pytest.fixture
 def connector_subject(connector_class, connector_factory, connector_task_template, connector_inputs,
-                      connector_backend, connector_metadata_strategies, connector_bound) -> Any:
+                      connector_backend, connector_metadata_strategies, connector_bound, request) -> Any:
     """Everything declared about the connector under test, as one object for the library core.
 
     A bound plugin connector's template, inputs and environment come from its binding unless the
-    fixtures give them."""
+    fixtures give them. Its name is the test id's (module-qualified when two classes share a name)."""
+    from dataclasses import replace
+
     from conformance.bindings import subject
 
-    return subject(connector_class, connector_factory, connector_task_template, connector_inputs,
+    made = subject(connector_class, connector_factory, connector_task_template, connector_inputs,
                    connector_backend, connector_metadata_strategies, connector_bound)
+    return replace(made, name=collection.connector_name(request) or made.name)

@@ -84,6 +84,7 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
         Status.SKIP: result.message,
         Status.BLOCKED: result.message,
         Status.ERROR: result.message,
+        Status.NOT_RUN: f"{clause.id} NOT RUN: {result.message}",
         Status.WAIVED: f"waived: {waiver}",
         Status.WARN: f"{clause.level.value} failure, not gating (fail on: {gate.fail_on_text})\n{failure}",
         Status.STALE: f"STALE waiver: {connector} passes {clause.id} now; delete {clause.id} from "
@@ -94,7 +95,7 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
         request.node.user_properties.append(("cause", result.failure.cause))
     if status in (Status.FAIL, Status.CRASHED):
         pytest.fail(failure, pytrace=False)
-    if status in (Status.STALE, Status.ERROR):
+    if status in (Status.STALE, Status.ERROR, Status.NOT_RUN):
         pytest.fail(details[status], pytrace=False)
     if status in (Status.SKIP, Status.BLOCKED):
         pytest.skip(f"{clause.id}: {result.message}")
@@ -102,8 +103,16 @@ def report(result: Any, connector: str, request: pytest.FixtureRequest) -> None:
         pytest.xfail(f"{clause.id} {status.value} ({details[status].splitlines()[0]})")
 
 
+_WORDS = {"ERROR": ("error", "E", "ERROR"), "CRASHED": ("failed", "C", "CRASHED"),
+          "NOT RUN": ("failed", "N", "NOT RUN")}
+"""Gate statuses pytest shows by their own word: a harness error is pytest's ERROR, not a FAIL (it says
+nothing about the connector); a crash or a clause never run fails the run, but is not the clause's FAIL."""
+
+
 def teststatus(test_report: pytest.TestReport) -> tuple | None:
-    """A harness error is pytest's ERROR, not a FAIL: it says nothing about the connector."""
-    if test_report.when == "call" and test_report.failed and ("status", "ERROR") in test_report.user_properties:
-        return "error", "E", "ERROR"
-    return None
+    if not test_report.failed:
+        return None
+    if test_report.when not in ("setup", "call", "teardown"):  # xdist: its worker died with it in flight
+        return _WORDS["CRASHED"]
+    status = dict(test_report.user_properties).get("status") if test_report.when == "call" else None
+    return _WORDS.get(str(status)) if status else None

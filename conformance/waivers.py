@@ -3,7 +3,7 @@
     [tool.connector-conformance.waivers.MyConnector]
     DELETE-PURGED = "backend answers 500 for purged jobs; fixed by #123"
 
-Keys are connector class names (as in the test ids), then clause IDs. Anything unexpected is an
+Keys are connector names (the class name, as in the test ids), then clause IDs. Anything unexpected is an
 error rather than ignored: a misspelt clause ID would otherwise silently waive nothing.
 """
 
@@ -66,3 +66,23 @@ def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WaiverError(f"{where}: expected a table, got {type(value).__name__} {value!r:.60}")
     return value
+
+
+def misspelt(waivers: Waivers, connectors: Collection[str]) -> str | None:
+    """The error for a waiver table whose connector name is close to, but not, one of this run's connectors:
+    it would waive nothing, silently. None when every table names a connector exactly, or none closely."""
+    for name in waivers:
+        if name in connectors:
+            continue
+        close = [c for c in connectors if c.lower() == name.lower()] or difflib.get_close_matches(
+            name, list(connectors), n=1, cutoff=0.8)
+        if close:
+            return (f"[{SECTION}.waivers.{name}] names no connector of this run (did you mean {close[0]}?): "
+                    f"waiver tables are keyed by the connector's name as the test ids show it")
+    return None
+
+
+def unused(waivers: Waivers, connectors: Collection[str]) -> list[str]:
+    """A remark per waiver table for a connector not in this run (a pyproject may hold tables for others)."""
+    return [f"waivers for {name} ([{SECTION}.waivers.{name}]) apply to no connector of this run"
+            for name in waivers if name not in connectors]
