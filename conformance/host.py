@@ -21,7 +21,7 @@ connector started (reported by HYGIENE first) are reaped. Its stdin is /dev/null
 and TMPDIR are in a per-run directory that is removed at exit; a crashed child's log is kept as one
 file in the temp directory, named in the CRASHED message.
 
-    python -m conformance.host <fd> <MiB> <run dir>    (the child; started by ConnectorHost)
+    python -m conformance.host <fd> <MiB> <run dir> <parent pid>    (the child; started by ConnectorHost)
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import fresh_process
 from conformance.clause import Clause, ClauseFailure
-from conformance.config import ConformanceConfig
+from conformance.config import MEMORY_LIMIT, ConformanceConfig
 from conformance.errors import brief
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class ConnectorHost:
         self._conn, theirs = Pipe()
         with open(self.log_path, "wb") as log:
             self.child = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno()), str(memory_limit), run_dir],
+                [sys.executable, "-m", __name__, str(theirs.fileno()), str(memory_limit), run_dir, str(os.getpid())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, env=dict(os.environ, TMPDIR=child_tmp),
             )
@@ -262,8 +262,8 @@ def decide_or_run(clause: Clause, subject: Subject, config: ConformanceConfig, p
         if not why:
             try:
                 payload = _payload(clause, subject, config, probe)
-            except Exception as exc:
-                why = f"its subject cannot be sent to the connector host ({brief(exc)})"
+            except Unsendable as exc:
+                why = f"its subject cannot be sent to the connector host ({exc})"
             else:
                 result, why = _hosted(clause, subject, config, probe, payload)
                 if result is not None:
@@ -297,6 +297,10 @@ def _hosted(clause: Clause, subject: Subject, config: ConformanceConfig, probe: 
     return result, ""
 
 
+class Unsendable(Exception):
+    """The subject cannot be pickled for the host."""
+
+
 def _payload(clause: Clause, subject: Subject, config: ConformanceConfig, probe: Probe) -> bytes:
     """The request: plain data first (the import path the subject needs), then the subject by cloudpickle."""
     import cloudpickle
@@ -305,8 +309,12 @@ def _payload(clause: Clause, subject: Subject, config: ConformanceConfig, probe:
         def persistent_id(self, obj: Any) -> str | None:
             return BACKEND_TOKEN if obj is subject.backend and obj is not None else None
 
+    hosted = dataclasses.replace(config, isolation="none", memory_limit=MEMORY_LIMIT)  # the child is the limit
     buffer = io.BytesIO()
-    _Pickler(buffer).dump((subject, dataclasses.replace(config, isolation="none"), probe))
+    try:
+        _Pickler(buffer).dump((subject, hosted, probe))
+    except Exception as exc:  # whatever cloudpickle meets in a subject: a lock, a socket, a generator
+        raise Unsendable(brief(exc)) from None
     where = ([os.path.abspath(p) for p in sys.path], dict(os.environ), os.getcwd())
     return pickle.dumps((clause.id, where, buffer.getvalue()))
 
@@ -380,10 +388,10 @@ class _Heartbeat(threading.Thread):
 
     Named like the service's threads, so HYGIENE does not count it as the connector's."""
 
-    def __init__(self, conn: Connection, run_dir: str) -> None:
+    def __init__(self, conn: Connection, run_dir: str, parent: int) -> None:
         super().__init__(name="connector-service-heartbeat", daemon=True)
         self.conn = conn
-        self.parent = os.getppid()
+        self.parent = parent
         self.run_dir = run_dir
         self.busy = False
         self._lock = threading.Lock()
@@ -504,17 +512,19 @@ def _limit_memory(memory_mib: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
-def _child_main(fd: int, memory_mib: int, run_dir: str) -> None:
+def _child_main(fd: int, memory_mib: int, run_dir: str, parent: int) -> None:
     conn = Connection(fd)
-    beat = _Heartbeat(conn, run_dir)
+    beat = _Heartbeat(conn, run_dir, parent)
     beat.start()
     faulthandler.enable()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # a stuck child's stacks, asked for by its parent
     _limit_memory(memory_mib)
     tempfile.tempdir = os.environ["TMPDIR"]
     _Child(conn, beat).serve()
+    if os.getppid() != parent:  # the pipe ended because the parent did (before the heartbeat could tell)
+        orphaned(run_dir)
     os._exit(0)  # non-daemon threads connector code left must not keep the host alive
 
 
 if __name__ == "__main__":
-    _child_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
+    _child_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))

@@ -174,7 +174,7 @@ def test_isolation_reports_process_deaths_as_failures_and_the_session_report_app
         "-p", "no:cacheprovider", "--connector=test_guards.ExitsHard", "--connector=test_guards.Segfaults",
         "--connector=test_guards.EatsMemory", "--connector-isolation=clause", "--connector-memory-limit=2048",
         "-k", "PHASE-ACCEPTED or STRUCT-SIGNATURES", "-rf",
-        timeout=240,
+        timeout=480,  # six fresh child processes, a minute or more on a loaded machine
     )
     result.stdout.fnmatch_lines([
         "*observed:*the host process exited with status 3, during the setup probe's LIFECYCLE step*",
