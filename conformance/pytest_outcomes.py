@@ -40,9 +40,11 @@ def _patches(request: pytest.FixtureRequest) -> str:
 
 def stop_host() -> None:
     """The connector host, and what connector code left running in it, ends with the session (pytester
-    runs several sessions in one process; an xdist worker may leave without running atexit)."""
-    host = sys.modules.get("conformance.host")
-    if host is not None:
+    runs several sessions in one process; an xdist worker may leave without running atexit). Imported,
+    conformance.host also removes flytekit's temp dirs at exit (an xdist controller imports flytekit too)."""
+    if "conformance.host" in sys.modules or "flytekit" in sys.modules:
+        from conformance import host
+
         host.shutdown()
 
 
