@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ NOOP = "benchmarks.noop.NoopConnector"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _python(*args: str, cwd: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+def _python(*args: str, cwd: str, timeout: float = 900.0) -> subprocess.CompletedProcess:
     """A child Python that can import this checkout (benchmarks is not an installed package)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     # Bytecode is cached, as for an installed package (pip compiles it): without that, every run that
@@ -31,13 +32,20 @@ def _python(*args: str, cwd: str, timeout: float = 120.0) -> subprocess.Complete
                           timeout=timeout)
 
 
-def _run_checked(*args: str, cwd: str, failures_expected: bool = False) -> tuple[float, str]:
-    """(wall seconds, stdout) of a child that must succeed (or, with ``failures_expected``, report failures)."""
-    began = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_checked(*args: str, cwd: str, failures_expected: bool = False) -> tuple[float, str, float]:
+    """(wall seconds, stdout, CPU seconds) of a child that must succeed (or, with ``failures_expected``, report
+    failures). CPU time counts the child and the children it waited for; on a saturated machine it stays
+    near its idle value while wall time stretches with the load."""
+    began, cpu = time.perf_counter(), _children_cpu()
     child = _python(*args, cwd=cwd)
     if child.returncode not in ((0, 1, 5) if failures_expected else (0, 5)):  # 5: pytest collected nothing
         raise RuntimeError(f"{' '.join(args)} exited {child.returncode}: {child.stdout[-500:]}{child.stderr[-500:]}")
-    return time.perf_counter() - began, child.stdout
+    return time.perf_counter() - began, child.stdout, _children_cpu() - cpu
 
 
 def _timed(*args: str, cwd: str) -> float:
@@ -52,34 +60,36 @@ def suite_run(*pytest_args: str, connector: str = REFERENCE) -> dict[str, float]
     included, and the session time pytest reports (collection to the last clause). A connector other
     than the reference may fail clauses: that is its verdict, not a failed measurement."""
     with tempfile.TemporaryDirectory() as empty:
-        wall, out = _run_checked("-m", "pytest", f"--connector={connector}", "-q", "-p", "no:cacheprovider",
+        wall, out, cpu = _run_checked("-m", "pytest", f"--connector={connector}", "-q", "-p", "no:cacheprovider",
                                  *pytest_args, cwd=empty, failures_expected=connector != REFERENCE)
-    return {"wall": wall, "session": float(_SESSION_TIME.findall(out)[-1])}
+    return {"wall": wall, "session": float(_SESSION_TIME.findall(out)[-1]), "cpu": cpu}
 
 
 FLOOR = "import flytekit, pytest, hypothesis, grpc"
 """Issue #14's start-up floor for target 1: what any pytest run that loads a connector must import."""
 
 
-def floor_seconds() -> float:
-    """``python -c "import flytekit, pytest, hypothesis, grpc"`` from an empty directory, wall time."""
+def floor_run() -> dict[str, float]:
+    """``python -c "import flytekit, pytest, hypothesis, grpc"`` from an empty directory: wall and CPU time."""
     with tempfile.TemporaryDirectory() as empty:
-        return _timed("-c", FLOOR, cwd=empty)
+        wall, _, cpu = _run_checked("-c", FLOOR, cwd=empty)
+    return {"wall": wall, "cpu": cpu}
 
 
 _THAWED = ("import gc, sys, pytest; code = pytest.main(sys.argv[2:]); "
            "sys.argv[1] == 'thaw' and gc.unfreeze(); sys.exit(code)")
 
 
-def suite_run_thawed(thaw: bool) -> float:
+def suite_run_thawed(thaw: bool) -> dict[str, float]:
     """The reference suite through ``pytest.main``, optionally unfreezing the collector once it returns.
 
     ``thaw`` undoes ``conformance.exit_gc``'s freeze, so the interpreter's exit collection walks every
     object again: the pair (frozen, thawed) is the freeze's effect on target 1, all else equal.
     """
     with tempfile.TemporaryDirectory() as empty:
-        return _timed("-c", _THAWED, "thaw" if thaw else "keep", f"--connector={REFERENCE}", "-q",
-                      "-p", "no:cacheprovider", cwd=empty)
+        wall, _, cpu = _run_checked("-c", _THAWED, "thaw" if thaw else "keep", f"--connector={REFERENCE}", "-q",
+                                    "-p", "no:cacheprovider", cwd=empty)
+    return {"wall": wall, "cpu": cpu}
 
 
 _SUMMARY = re.compile(r"^=* ?(.*\b(?:passed|failed|error|errors)\b.*) in [0-9.]+s", re.MULTILINE)

@@ -94,20 +94,26 @@ def suite_rows(args: argparse.Namespace) -> list[Row]:
     pair: target 1 is judged on the default, and the difference is what the connector's child costs.
     """
     pairs = max(MIN_PAIRS, args.repeats)
-    sides: list[Callable[[], Any]] = [measures.floor_seconds, lambda: measures.suite_run()]
+    sides: list[Callable[[], Any]] = [measures.floor_run, lambda: measures.suite_run()]
     if has_isolation_knob():
         sides.append(lambda: measures.suite_run("--connector-isolation=none"))
     floor, suite, *inline = alternating(sides, pairs)
     walls = [r["wall"] for r in suite]
-    rows = [row("floor_s", f'python -c "{measures.FLOOR}" (the floor)', floor, "s"),
+    floor_walls = [r["wall"] for r in floor]
+    rows = [row("floor_s", f'python -c "{measures.FLOOR}" (the floor), wall', floor_walls, "s"),
             row("suite_wall_s", "pytest --connector=ReferenceConnector, empty dir, wall", walls, "s"),
             row("suite_session_s", "  same runs, session time pytest reports", [r["session"] for r in suite], "s"),
-            paired("T1_suite_over_floor", "T1: suite / floor, per pair", walls, floor, "<= 1.5",
-                   lambda v: v <= 1.5, goal="T1")]
+            paired("T1_suite_over_floor", "T1: suite / floor, wall, per pair", walls, floor_walls, "<= 1.5",
+                   lambda v: v <= 1.5, goal="T1"),
+            paired("suite_over_floor_cpu", "  suite / floor, CPU time (children included), per pair",
+                   [r["cpu"] for r in suite], [r["cpu"] for r in floor])]
     for runs in inline:
         none_walls = [r["wall"] for r in runs]
         rows += [row("suite_isolation_none_wall_s", "  same with --connector-isolation=none, wall", none_walls, "s"),
-                 paired("suite_isolation_none_over_floor", "  isolation=none / floor, per pair", none_walls, floor)]
+                 paired("suite_isolation_none_over_floor", "  isolation=none / floor, wall, per pair", none_walls,
+                        floor_walls),
+                 paired("suite_isolation_none_over_floor_cpu", "  isolation=none / floor, CPU time, per pair",
+                        [r["cpu"] for r in runs], [r["cpu"] for r in floor])]
     return rows + executor_rows(args.repeats, rows[1])
 
 
@@ -126,10 +132,12 @@ def exit_gc_rows(args: argparse.Namespace) -> list[Row]:
     """T1's exit-GC freeze (``conformance.exit_gc``): the same run with the freeze undone after the session."""
     frozen, thawed = alternating([lambda: measures.suite_run_thawed(False), lambda: measures.suite_run_thawed(True)],
                                  max(MIN_PAIRS, args.repeats))
-    return [row("exit_gc_frozen_s", "suite via pytest.main, freeze kept, wall", frozen, "s"),
-            row("exit_gc_thawed_s", "  same, gc.unfreeze() after pytest.main, wall", thawed, "s"),
-            row("exit_gc_saved_ms", "  saved by the freeze, per pair", [1000 * (b - a) for a, b in zip(frozen, thawed)],
-                "ms")]
+    return [row("exit_gc_frozen_s", "suite via pytest.main, freeze kept, wall", [r["wall"] for r in frozen], "s"),
+            row("exit_gc_thawed_s", "  same, gc.unfreeze() after pytest.main, wall", [r["wall"] for r in thawed], "s"),
+            row("exit_gc_saved_ms", "  wall saved by the freeze, per pair",
+                [1000 * (b["wall"] - a["wall"]) for a, b in zip(frozen, thawed)], "ms"),
+            row("exit_gc_saved_cpu_ms", "  CPU time saved by the freeze, per pair",
+                [1000 * (b["cpu"] - a["cpu"]) for a, b in zip(frozen, thawed)], "ms")]
 
 
 def bound_plugin_rows(args: argparse.Namespace) -> list[Row]:
