@@ -4,7 +4,6 @@ error naming where a bad value came from and what is valid; the header shows wha
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -86,17 +85,22 @@ def test_header_says_nothing_when_the_plugin_is_idle(pytester: pytest.Pytester) 
     result.assert_outcomes(passed=1)
 
 
-def test_every_xdist_worker_fuzzes_with_the_seed_in_the_header(pytester: pytest.Pytester,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--connector=broken.metadata.IntKeyedDict",
-                                           "-n", "2", "-k", "META-FUZZ")
+def test_every_xdist_worker_fuzzes_with_the_seed_in_the_header(pytester: pytest.Pytester) -> None:
+    """META-FUZZ runs with ``connector_config``: each worker's must carry the seed the controller printed."""
+    pytester.makepyfile(test_seen="""
+        import pytest
+
+        @pytest.mark.parametrize("worker", range(4))
+        def test_worker_seed(connector_config, worker):
+            assert False, f"worker seed {connector_config.fuzz_seed}"
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--connector={REFERENCE}", "test_seen.py",
+                                           "-k", "worker_seed", "-n", "2")
     output = result.stdout.str()
     header_seed = re.search(r"fuzz-seed=(\d+)", output)
-    failure_seed = re.search(r"seed: (\d+) \(replay", output)
-    assert header_seed and failure_seed, output
-    assert header_seed.group(1) == failure_seed.group(1)
+    worker_seeds = set(re.findall(r"AssertionError: worker seed (\d+)", output))
+    assert header_seed and worker_seeds == {header_seed.group(1)}, output
+    assert {"gw0", "gw1"} <= set(re.findall(r"\[(gw\d)\]", output))  # both workers took part
 
 
 def test_load_mode_takes_the_lifecycle_knobs_as_the_plugins_options(tmp_path, capsys) -> None:
