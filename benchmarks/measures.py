@@ -55,14 +55,15 @@ def _timed(*args: str, cwd: str) -> float:
 _SESSION_TIME = re.compile(r" in ([0-9.]+)s")
 
 
-def suite_run(*pytest_args: str, connector: str = REFERENCE) -> dict[str, float]:
+def suite_run(*pytest_args: str, connector: str = REFERENCE) -> dict[str, Any]:
     """``pytest --connector=<connector>`` from an empty directory (a user's project): wall time, start-up
-    included, and the session time pytest reports (collection to the last clause). A connector other
-    than the reference may fail clauses: that is its verdict, not a failed measurement."""
+    included, and the session time pytest reports (collection to the last clause). Failed clauses are
+    recorded (``failed``), not raised: a connector's verdict, or the reference's on a saturated machine
+    (a child that does not answer within its deadline), is not a failed measurement."""
     with tempfile.TemporaryDirectory() as empty:
         wall, out, cpu = _run_checked("-m", "pytest", f"--connector={connector}", "-q", "-p", "no:cacheprovider",
-                                 *pytest_args, cwd=empty, failures_expected=connector != REFERENCE)
-    return {"wall": wall, "session": float(_SESSION_TIME.findall(out)[-1]), "cpu": cpu}
+                                      *pytest_args, cwd=empty, failures_expected=True)
+    return {"wall": wall, "session": float(_SESSION_TIME.findall(out)[-1]), "cpu": cpu, "failed": " failed" in out}
 
 
 FLOOR = "import flytekit, pytest, hypothesis, grpc"
@@ -88,7 +89,7 @@ def suite_run_thawed(thaw: bool) -> dict[str, float]:
     """
     with tempfile.TemporaryDirectory() as empty:
         wall, _, cpu = _run_checked("-c", _THAWED, "thaw" if thaw else "keep", f"--connector={REFERENCE}", "-q",
-                                    "-p", "no:cacheprovider", cwd=empty)
+                                    "-p", "no:cacheprovider", cwd=empty, failures_expected=True)
     return {"wall": wall, "cpu": cpu}
 
 

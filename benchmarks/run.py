@@ -107,6 +107,9 @@ def suite_rows(args: argparse.Namespace) -> list[Row]:
                    lambda v: v <= 1.5, goal="T1"),
             paired("suite_over_floor_cpu", "  suite / floor, CPU time (children included), per pair",
                    [r["cpu"] for r in suite], [r["cpu"] for r in floor])]
+    failed = sum(r["failed"] for runs in (suite, *inline) for r in runs)
+    if failed:
+        rows[3].detail = f"{failed} of {len(suite) * (1 + len(inline))} suite runs reported a failed clause"
     for runs in inline:
         none_walls = [r["wall"] for r in runs]
         rows += [row("suite_isolation_none_wall_s", "  same with --connector-isolation=none, wall", none_walls, "s"),
