@@ -8,13 +8,14 @@ and the Markdown always fits a GitHub comment (the JSON keeps everything).
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.gate import Status
@@ -48,9 +49,9 @@ class Progress:
     """How far the run got: a report written while it runs says it is incomplete and names what is in flight,
     so a process that dies leaves a report that cannot be mistaken for a whole one."""
 
-    complete: bool = True
-    reported: int = 0
-    selected: int = 0
+    complete: bool
+    reported: int
+    selected: int
     in_flight: tuple[str, ...] = ()
 
     def text(self) -> str:
@@ -58,6 +59,11 @@ class Progress:
             return f"complete: {self.selected} of {self.selected} rows"
         flight = ", ".join(self.in_flight) or "none"
         return f"incomplete: {self.reported} of {self.selected} rows reported so far; in flight: {flight}"
+
+
+def whole(rows: Sequence[Row]) -> Progress:
+    """The progress of a finished run: every row reported."""
+    return Progress(True, len(rows), len(rows))
 
 
 def row_from(properties: dict[str, str], outcome: str, longrepr: str, test: str = "") -> Row | None:
@@ -98,6 +104,7 @@ def _grid(rows: Sequence[Row]) -> tuple:
     return connectors, clauses, {(row.connector, row.clause): row for row in rows}
 
 
+@functools.lru_cache(maxsize=4096)  # asked several times per row for each rewrite of the report
 def cause_of(row: Row, generic: bool = True) -> str:
     """The row's one-line cause: the failure's own (the ``cause`` property), else read from the detail; for a
     waiver, what the gate says. ``generic`` writes its clause ID and connector name as ``<clause>`` and
@@ -117,10 +124,10 @@ def _gist(text: str) -> str:
     """What went wrong, in one line: a clause failure's ``observed:`` line (its first line is the clause's
     summary, the same for every cause), a traceback's exception line (``E   TypeError: ...``), not its first
     frame, else the first line."""
-    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
-    found = ([line for line in lines if line.startswith("observed:")] + [line[2:] for line in lines
-             if line.startswith("E ")] + lines)
-    return found[0] if found else ""
+    lines = text.strip().splitlines()
+    found = (next((line for line in lines if line.lstrip().startswith("observed:")), None)
+             or next((line[2:] for line in lines if line.startswith("E ")), None) or (lines[0] if lines else ""))
+    return " ".join(found.split())
 
 
 def grouped(rows: Iterable[Row]) -> dict[tuple[Status, str], list[Row]]:
@@ -192,11 +199,11 @@ def _cell(cells: dict[tuple, Row], connector: str, clause: str) -> str:
     return row.status.value if row else "-"
 
 
-def markdown(rows: Sequence[Row], fail_on: str, progress: Progress = Progress(), extra: Sequence[str] = (),
+def markdown(rows: Sequence[Row], fail_on: str, progress: Progress | None = None, extra: Sequence[str] = (),
              full_report: str = "the JSON report", limit: int = COMMENT_LIMIT) -> str:
     """A PR comment: verdict, the grid, the reasons, then one collapsible block per failing cause. Always at
     most ``limit`` characters: details are shortened, then blocks dropped with a line naming ``full_report``."""
-    head = _markdown_head(rows, fail_on, progress)
+    head = _markdown_head(rows, fail_on, progress or whole(rows))
     for detail_limit in (4000, 1000, 300):
         blocks = _markdown_blocks(rows, extra, detail_limit)
         if len(head) + sum(map(len, blocks)) <= limit:
@@ -264,23 +271,33 @@ def _fit(head: str, blocks: Sequence[str], full_report: str, limit: int) -> str:
     return text
 
 
-def document(rows: Sequence[Row], fail_on: str, progress: Progress = Progress(), extra: Sequence[str] = ()) -> dict:
+def document(rows: Sequence[Row], fail_on: str, progress: Progress | None = None,
+             extra: Sequence[str] = ()) -> dict:
     """The JSON report: every row in full. ``passed`` only for a complete run without a failing cell."""
+    progress = progress or whole(rows)
     return {"passed": progress.complete and not failed(rows), "complete": progress.complete,
             "progress": progress.text(), "in_flight": list(progress.in_flight), "fail_on": fail_on,
             "totals": totals(rows), "remarks": list(extra),
-            "results": [dict(asdict(row), status=row.status.value) for row in rows]}
+            "results": [dict(vars(row), status=row.status.value) for row in rows]}  # asdict deep-copies: slow
 
 
-def write(stem: str, rows: Sequence[Row], fail_on: str, progress: Progress = Progress(),
+def write(stem: str, rows: Sequence[Row], fail_on: str, progress: Progress | None = None,
           extra: Sequence[str] = ()) -> list[Path]:
     """``<stem>.json`` and ``<stem>.md``, each replaced whole (a reader never sees half a file); returns both."""
     base = Path(stem)
     base.parent.mkdir(parents=True, exist_ok=True)
     paths = [base.with_name(base.name + ".json"), base.with_name(base.name + ".md")]
-    _replace(paths[0], json.dumps(document(rows, fail_on, progress, extra), indent=2) + "\n")
+    _replace(paths[0], _json_text(document(rows, fail_on, progress, extra)))
     _replace(paths[1], markdown(rows, fail_on, progress, extra, full_report=str(paths[0])))
     return paths
+
+
+def _json_text(content: dict) -> str:
+    """One key, and one result, per line: readable, and fast (``indent=`` takes json's pure-Python encoder,
+    ten times slower, and the report is rewritten as each test starts and ends)."""
+    fields = [f"{json.dumps(key)}: {json.dumps(value)}" for key, value in content.items() if key != "results"]
+    results = ",\n  ".join(json.dumps(result) for result in content["results"])
+    return "{\n" + ",\n".join(fields) + f',\n"results": [\n  {results}\n]\n}}\n'
 
 
 def _replace(path: Path, text: str) -> None:
