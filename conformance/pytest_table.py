@@ -122,8 +122,8 @@ def _reason(test_report: pytest.TestReport) -> str:
 def finish(session: pytest.Session, exitstatus: int) -> None:
     """Rows for what never reported, the final report, and a failing exit status if any row fails."""
     config = session.config
-    if is_worker(config) or not ledger(config).selected:
-        return
+    if is_worker(config) or not ledger(config).selected or config.option.collectonly:
+        return  # --collect-only selects and runs nothing: no row is missing
     from conformance.report import failed
 
     _fill_not_run(config, exitstatus)
