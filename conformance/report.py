@@ -180,15 +180,23 @@ def _totals_text(rows: Iterable[Row]) -> str:
     return ", ".join(f"{count} {status}" for status, count in totals(rows).items())
 
 
+GRID_WIDTH = 160
+"""Widest grid the terminal shows; wider (``--connector=all`` over many plugins) gets a line per connector."""
+
+
 def terminal_lines(rows: Sequence[Row], fail_on: str, extra: Sequence[str] = ()) -> list[str]:
-    """The grid, one line per cause, any extra remarks (e.g. unused waivers), then the totals."""
+    """The grid (or a line per connector when it would be too wide to read), one line per cause, any extra
+    remarks (e.g. unused waivers), then the totals."""
     connectors, clauses, cells = _grid(rows)
     width = max(len(clause) for clause, _ in clauses)
     widths = [max(len(name), 7) for name in connectors]
-    lines = [f"{'clause':<{width}}  level   " + "  ".join(f"{n:<{w}}" for n, w in zip(connectors, widths))]
-    for clause, level in clauses:
-        marks = [_cell(cells, name, clause) for name in connectors]
-        lines.append(f"{clause:<{width}}  {level:<6}  " + "  ".join(f"{m:<{w}}" for m, w in zip(marks, widths)))
+    if width + 10 + sum(w + 2 for w in widths) > GRID_WIDTH:
+        lines = [f"{name}: {_totals_text(row for row in rows if row.connector == name)}" for name in connectors]
+    else:
+        lines = [f"{'clause':<{width}}  level   " + "  ".join(f"{n:<{w}}" for n, w in zip(connectors, widths))]
+        for clause, level in clauses:
+            marks = [_cell(cells, name, clause) for name in connectors]
+            lines.append(f"{clause:<{width}}  {level:<6}  " + "  ".join(f"{m:<{w}}" for m, w in zip(marks, widths)))
     lines += _reasons(rows) + _cause_lines(row for row in rows if row.status.fails_run) + list(extra)
     lines.append(f"fail on: {fail_on}; {_totals_text(rows)}")
     return lines

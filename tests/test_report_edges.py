@@ -34,6 +34,15 @@ def test_identical_causes_are_one_block_listing_the_cells_they_hit() -> None:
     assert sum("KeyError: 'id'" in line for line in lines) == 1
 
 
+def test_many_connectors_get_a_line_each_in_the_terminal_not_an_unreadable_grid() -> None:
+    """The issue's --connector=all over 17 plugins: a 17-column grid wraps into noise in a terminal."""
+    rows = [failing(f"flytekitplugins.plugin{i}.connector.Connector", clause, "KeyError: 'id'")
+            for i in range(17) for clause in ("A-ONE", "B-TWO")]
+    lines = terminal_lines(rows, "MUST")
+    assert max(map(len, lines[:17])) < 120 and lines[0] == "flytekitplugins.plugin0.connector.Connector: 2 FAIL"
+    assert len(lines) == 17 + 1 + 1  # a line per connector, one cause, the totals
+
+
 def test_a_cause_naming_its_own_clause_is_still_one_cause() -> None:
     rows = [failing("X", clause, f"the host exited during {clause}") for clause in ("A-ONE", "B-TWO")]
     assert list(grouped(rows)) == [(Status.FAIL, "observed: the host exited during <clause>")]
