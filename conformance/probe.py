@@ -251,9 +251,16 @@ class _Steps:
                                                      owner="PHASE-TERMINATES", settled=True)
         except ConnectorCallError as exc:
             timed_out = isinstance(exc, CallTimedOut)
-            return self._held_loop() or self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc), settled=timed_out,
-                                                     owner="PHASE-TERMINATES" if timed_out else None)
+            return self._held_loop() or self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc),
+                                                     owner="PHASE-TERMINATES" if timed_out else None,
+                                                     settled=timed_out or self._costly())
         return self._held_loop()
+
+    def _costly(self) -> bool:
+        """A call of the probe's took HELD_LOOP of the deadline or more: a failure that costs every clause as
+        much again (a 20 MB exception message took 10 s per GetTask on its way through flytekit and gRPC)."""
+        limit = HELD_LOOP * self.run.config.deadline
+        return any(entry.took >= limit for entry in self.run.transcript.entries)
 
     def _held_loop(self) -> SetupFailure | None:
         """A call that held the service's event loop for HELD_LOOP of the call deadline.
