@@ -43,10 +43,9 @@ def task_category(run: ClauseRun) -> None:
 
 
 @clause("STRUCT-TASK-TYPE-FREE", fact="API",
-        consequence="ConnectorRegistry.register refuses a second connector for the same (task type, version) with "
-                    "ValueError('Duplicate connector for task type: ...'); `import flytekit` imports every "
-                    "installed plugin, so in an image with both the import fails and the connector service does "
-                    "not start: every connector on it is down.",
+        consequence="ConnectorRegistry.register refuses a second connector for the same (task type, version) with a "
+                    "ValueError; `import flytekit` imports every installed plugin, so in an image with both the "
+                    "import fails and the connector service does not start: every connector on it is down.",
         fix="Use a task type name no other plugin uses (prefix it with your package's name), or a new "
             "task_type_version if yours deliberately replaces the other; never install both in one image.")
 def task_type_free(run: ClauseRun) -> None:
@@ -63,7 +62,8 @@ def task_type_free(run: ClauseRun) -> None:
         expected=f"no other connector class registered for task type {category.name!r} version "
                  f"{category.version} when this one registers",
         observed=f"ConnectorRegistry already routes {category} to {_qualified(type(holder))}, registered before "
-                 "the suite built this connector (an installed plugin, or a module imported beside it)",
+                 "the suite built this connector (an installed plugin, or a module imported beside it); registering "
+                 f"this one too raises ValueError('Duplicate connector for task type: {category}')",
     )
 
 
