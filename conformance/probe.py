@@ -251,7 +251,7 @@ class _Steps:
                                                      owner="PHASE-TERMINATES", settled=True)
         except ConnectorCallError as exc:
             timed_out = isinstance(exc, CallTimedOut)
-            return self._held_loop() or self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc),
+            return self._held_loop(str(exc)) or self._failed(Needs.LIFECYCLE, str(exc), call_failure(exc),
                                                      owner="PHASE-TERMINATES" if timed_out else None,
                                                      settled=timed_out or self._costly())
         return self._held_loop()
@@ -262,7 +262,7 @@ class _Steps:
         limit = HELD_LOOP * self.run.config.deadline
         return any(entry.took >= limit for entry in self.run.transcript.entries)
 
-    def _held_loop(self) -> SetupFailure | None:
+    def _held_loop(self, then: str = "") -> SetupFailure | None:
         """A call that held the service's event loop for HELD_LOOP of the call deadline.
 
         Every clause would wait that long again, per call, and a real pod's other RPCs with it: reported once
@@ -275,6 +275,7 @@ class _Steps:
             return None
         worst = max(stalls, key=lambda stall: stall.held)
         cause = f"{worst} (held it {worst.held:.1f} s; the probe's limit is {limit:g} s)"
+        cause += f"; {then}" if then else ""
         return self._failed(Needs.LIFECYCLE, cause, ClauseFailure(
             expected=f"no call holds the service's event loop for {limit:g} s ({HELD_LOOP:g} of the "
                      f"{self.run.config.deadline:g} s call deadline, F-WIRE-3) or more",
