@@ -43,9 +43,9 @@ def stop_host() -> None:
     runs several sessions in one process; an xdist worker may leave without running atexit). Imported,
     conformance.host also removes flytekit's temp dirs at exit (an xdist controller imports flytekit too)."""
     if "conformance.host" in sys.modules or "flytekit" in sys.modules:
-        from conformance import host
+        from conformance.host import shutdown  # the module in sys.modules, which ran decide_or_run
 
-        host.shutdown()
+        shutdown()
 
 
 def _probe_for(request: pytest.FixtureRequest, subject: Any) -> Any:

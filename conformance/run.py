@@ -435,7 +435,7 @@ def check_connector(subject: Subject | type | str, config: ConformanceConfig | N
 
         with subject_of(subject) as made:
             return check_connector(made, config, clauses)
-    from conformance import host as connector_host
+    import conformance.host as connector_host
     from conformance.probe import Probe
 
     config = config or ConformanceConfig()
