@@ -335,3 +335,14 @@ def test_observed_methods_keep_their_kind_and_signature() -> None:
     with pytest.raises(Unavailable):
         connector.delete(JobMeta(job_id="j", submitted_at=0.0))  # nothing listens on port 9
     assert seen == ["the exception delete() raised"]
+
+
+def test_the_canary_reads_a_malformed_log_call_without_a_harness_error() -> None:
+    # BigQuery's connector logs `logger.error("...: ", exc)`: arguments without a placeholder. getMessage()
+    # raises on it; reading the record must not turn HYGIENE into a harness ERROR, and still sees the text.
+    import logging
+
+    from conformance.guards.secret_canary import record_text
+
+    record = logging.LogRecord("flytekit", logging.ERROR, __file__, 1, "failed to get job: ", ("token-123",), None)
+    assert "token-123" in record_text(record)

@@ -115,8 +115,15 @@ def captured_logs(level: int = logging.INFO) -> Iterator[list[logging.LogRecord]
 
 
 def record_text(record: logging.LogRecord) -> str:
-    """What a log handler would write: the message, and the traceback if one is attached."""
-    text = record.getMessage()
+    """What a log handler would write: the message, and the traceback if one is attached.
+
+    A malformed call (``logger.error("failed: ", exc)``: arguments without placeholders) makes
+    ``getMessage`` raise; a handler would report a logging error instead, so both parts are searched.
+    """
+    try:
+        text = record.getMessage()
+    except (TypeError, ValueError):
+        text = f"{record.msg} {record.args!r}"
     if record.exc_info:
         text += "\n" + logging.Formatter().formatException(record.exc_info)
     return text
