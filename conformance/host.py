@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import TYPE_CHECKING, Any
 
@@ -254,7 +255,6 @@ def decide_or_run(clause: Clause, subject: Subject, config: ConformanceConfig, p
     """``probe.decide(...) or run_clause(...)`` where ``config.isolation`` says: in the host (process,
     clause) or here (none; a subject that cannot be sent to the host; ``stay_here``, why the caller knows
     it must not move, e.g. patches that live in this process). pytest and check_connector both come here."""
-    from conformance.run import run_clause
 
     why = ""
     if config.isolation != "none" and subject.name not in _hosts.in_process:
@@ -269,11 +269,23 @@ def decide_or_run(clause: Clause, subject: Subject, config: ConformanceConfig, p
                 if result is not None:
                     return result
         _hosts.in_process.add(subject.name)
-    result = probe.decide(clause, subject, service.runtime, config) or run_clause(clause, subject, service.runtime(),
-                                                                                 config)
+    result = decided_or_run_here(clause, subject, config, probe, service)
     if why:
         result.notes.append(f"{subject.name} runs in the suite's own process (as with isolation=none): {why}")
     return result
+
+
+def decided_or_run_here(clause: Clause, subject: Subject, config: ConformanceConfig, probe: Probe,
+                        service: ServiceHost, clause_starts: Callable[[], None] = lambda: None) -> ClauseResult:
+    """The probe's verdict on the clause, else the clause run in this process (the host's, or the suite's
+    with isolation=none); ``clause_starts`` is told when the probe is done and the clause itself runs."""
+    from conformance.run import run_clause
+
+    decided = probe.decide(clause, subject, service.runtime, config)
+    if decided is not None:
+        return decided
+    clause_starts()
+    return run_clause(clause, subject, service.runtime(), config)
 
 
 def _hosted(clause: Clause, subject: Subject, config: ConformanceConfig, probe: Probe,
@@ -470,10 +482,10 @@ class _Child:
             self.beat.send(answer)
 
     def answer(self, data: bytes) -> tuple:
-        from conformance.clause import all_clauses
+        from conformance.clause import clause_by_id
         from conformance.guards.evidence import ledger_for
         from conformance.probe import cut_tour
-        from conformance.run import ClauseResult, Outcome, harness_error, run_clause
+        from conformance.run import ClauseResult, Outcome, harness_error
 
         clause_id, (path, environ, cwd), body = pickle.loads(data)
         self._take(path, environ, cwd)
@@ -484,14 +496,12 @@ class _Child:
             subject, config, probe = unpickler.load()
         except Exception as exc:
             return "unpicklable", f"unpickling it in the host failed: {brief(exc)}"
-        clause = next(c for c in all_clauses() if c.id == clause_id)
+        clause = clause_by_id(clause_id)
         probe.on_step = lambda step: self.beat.send(("step", step))
         cut_tour(ledger_for(self.service.runtime().loop_watch, subject.name), probe.state()[1])
         try:
-            result = probe.decide(clause, subject, self.service.runtime, config)
-            if result is None:
-                self.beat.send(("step", None))
-                result = run_clause(clause, subject, self.service.runtime(), config)
+            result = decided_or_run_here(clause, subject, config, probe, self.service,
+                                         lambda: self.beat.send(("step", None)))
         except Exception as exc:  # the clauses contain connector errors; what is left is ours
             result = ClauseResult(clause, Outcome.ERROR, harness_error(exc))
         fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name != "clause"}
